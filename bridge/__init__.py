@@ -1,0 +1,1 @@
+"""oban-bridge: share one PostgreSQL database with Elixir Oban nodes."""

@@ -1,0 +1,107 @@
+"""The one exception tree of oban-bridge.
+
+Every error the library raises on purpose is a ``BridgeError``. The pure core
+(``bridge.wire``) raises only ``WireError`` subclasses: ``EncodeError`` when the
+caller's own value cannot be represented, ``DecodeError`` when bytes that came
+from the other side are malformed. Anything else escaping ``bridge.wire`` is a
+bug.
+"""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """Something oban-bridge refused to do."""
+
+
+class ConfigError(BridgeError):
+    """The library was given an unusable setting (DSN, prefix, option)."""
+
+
+class WireError(BridgeError):
+    """A wire value could not be encoded or decoded."""
+
+
+class EncodeError(WireError):
+    """The caller's value cannot be represented on the wire."""
+
+
+class DecodeError(WireError):
+    """Bytes from the peer are malformed.
+
+    ``offset`` is the byte position where decoding stopped and ``tag`` the tag
+    being decoded there (both ``None`` when they do not apply).
+    """
+
+    def __init__(self, message: str, *, offset: int | None = None, tag: int | None = None):
+        where = []
+        if offset is not None:
+            where.append(f"offset {offset}")
+        if tag is not None:
+            where.append(f"tag {tag}")
+        super().__init__(f"{message} ({', '.join(where)})" if where else message)
+        self.reason = message
+        self.offset = offset
+        self.tag = tag
+
+
+class ValidationError(EncodeError):
+    """A job fails Oban's changeset rules; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class RecordedMissing(BridgeError):
+    """The job carries no recorded return value."""
+
+
+class RecordTooLarge(EncodeError):
+    """A recorded value's encoded text exceeds the configured limit."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"recorded value is {size} characters encoded, over the limit of {limit}")
+        self.size = size
+        self.limit = limit
+
+
+class SchemaError(BridgeError):
+    """The database schema is not what the operation needs."""
+
+
+class SchemaMissing(SchemaError):
+    """The Oban tables do not exist under the prefix (run ``oban-bridge migrate``)."""
+
+
+class SchemaOutdated(SchemaError):
+    """The schema is migrated, but to another version than the one required."""
+
+    def __init__(self, found: int, required: int, prefix: str = "public"):
+        super().__init__(
+            f"oban_jobs in schema {prefix!r} is at migration version {found}, "
+            f"version {required} is required (run `oban-bridge migrate --version {required}`)"
+        )
+        self.found = found
+        self.required = required
+
+
+class SchemaManagedExternally(SchemaError):
+    """The table comment is '∞': another tool (Oban Pro's partitioner) owns migrations."""
+
+
+class DatabaseError(BridgeError):
+    """PostgreSQL refused a statement; ``sqlstate`` carries its error code."""
+
+    def __init__(self, message: str, *, sqlstate: str | None = None):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+class JobNotFound(BridgeError):
+    """No job has that id."""
+
+
+class NotifierError(BridgeError):
+    """A notification could not be sent (e.g. over PostgreSQL's 8000-byte cap)."""

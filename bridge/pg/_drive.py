@@ -1,0 +1,86 @@
+"""Run a pure operation (``bridge.ops``) over a psycopg connection, sync or async.
+
+Theory of operation: an op is a generator of :class:`~bridge.ops.Statement`.
+``drive`` renders each statement (schema identifiers through
+``psycopg.sql.Identifier``), executes it, sends the rows back in and returns the
+generator's result. PostgreSQL errors are translated into ``DatabaseError`` /
+``SchemaMissing`` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from bridge.errors import DatabaseError, SchemaMissing
+from bridge.ops import Op, Rows, Statement
+
+T = TypeVar("T")
+
+
+def render(stmt: Statement) -> sql.Composable:
+    """Compose the statement text with its prefix quoted as an identifier."""
+    if stmt.prefix is None:
+        return sql.SQL(stmt.sql)  # type: ignore[arg-type]
+    return sql.SQL(stmt.sql).format(prefix=sql.Identifier(stmt.prefix))  # type: ignore[arg-type]
+
+
+def translate(exc: psycopg.Error) -> Exception:
+    """Turn a psycopg error into the library's typed error."""
+    state = getattr(exc, "sqlstate", None)
+    diag = getattr(exc, "diag", None)
+    text = (diag.message_primary if diag is not None else None) or str(exc).strip()
+    if state in ("42P01", "42704", "3F000"):  # undefined_table / undefined_object / schema
+        return SchemaMissing(
+            f"{text} — the Oban schema is missing; run `oban-bridge migrate` first"
+        )
+    if diag is not None and diag.constraint_name:
+        text = f"{text} (constraint {diag.constraint_name})"
+    return DatabaseError(text, sqlstate=state)
+
+
+def _execute(conn: psycopg.Connection[Any], stmt: Statement) -> Rows:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(render(stmt), stmt.params)  # type: ignore[arg-type]
+        if stmt.fetch and cur.description is not None:
+            return cur.fetchall()
+        return []
+
+
+async def _aexecute(conn: psycopg.AsyncConnection[Any], stmt: Statement) -> Rows:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(render(stmt), stmt.params)  # type: ignore[arg-type]
+        if stmt.fetch and cur.description is not None:
+            return await cur.fetchall()
+        return []
+
+
+def drive(op: Op[T], conn: psycopg.Connection[Any]) -> T:
+    """Run ``op`` to completion on ``conn`` and return its result."""
+    try:
+        stmt = next(op)
+        while True:
+            stmt = op.send(_execute(conn, stmt))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    except psycopg.Error as exc:
+        raise translate(exc) from exc
+    finally:
+        op.close()
+
+
+async def adrive(op: Op[T], conn: psycopg.AsyncConnection[Any]) -> T:
+    """Async twin of :func:`drive`."""
+    try:
+        stmt = next(op)
+        while True:
+            stmt = op.send(await _aexecute(conn, stmt))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    except psycopg.Error as exc:
+        raise translate(exc) from exc
+    finally:
+        op.close()

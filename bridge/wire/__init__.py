@@ -1,0 +1,1 @@
+"""The pure wire core: stdlib only, no psycopg, no asyncio, no clock, no randomness."""
