@@ -42,14 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_dsn(parser: argparse.ArgumentParser) -> None:
-    """Add the common --dsn / --prefix options."""
+def add_dsn(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    """Add the common --dsn / --prefix options.
+
+    ``nested`` parsers (``jobs cancel``) suppress their defaults so that values
+    given before the nested command are not overwritten by them.
+    """
+    dsn_default = argparse.SUPPRESS if nested else os.environ.get("DATABASE_URL")
+    prefix_default = argparse.SUPPRESS if nested else "public"
     parser.add_argument(
-        "--dsn",
-        default=os.environ.get("DATABASE_URL"),
-        help="PostgreSQL connection string (default: $DATABASE_URL)",
+        "--dsn", default=dsn_default, help="PostgreSQL connection string (default: $DATABASE_URL)"
     )
-    parser.add_argument("--prefix", default="public", help="Oban schema prefix (default: public)")
+    parser.add_argument(
+        "--prefix", default=prefix_default, help="Oban schema prefix (default: public)"
+    )
 
 
 def require_dsn(dsn: str | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -21,12 +21,15 @@ class Statement:
     prefix cannot inject SQL) and literal braces are doubled. ``params`` are
     bound server-side with ``%s`` / ``%(name)s`` placeholders. ``fetch`` tells
     the driver whether to return rows (a statement without RETURNING yields ``[]``).
+    ``copy`` makes it a ``COPY … FROM STDIN`` fed with those chunks of COPY
+    text-format data (the fast path for bulk inserts); it returns ``[]``.
     """
 
     sql: str
     params: Sequence[Any] | Mapping[str, Any] | None = None
     prefix: str | None = None
     fetch: bool = True
+    copy: Iterable[str] | None = None
 
 
 Op = Generator[Statement, Rows, T]

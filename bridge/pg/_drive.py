@@ -44,6 +44,11 @@ def translate(exc: psycopg.Error) -> Exception:
 
 def _execute(conn: psycopg.Connection[Any], stmt: Statement) -> Rows:
     with conn.cursor(row_factory=dict_row) as cur:
+        if stmt.copy is not None:
+            with cur.copy(render(stmt)) as copy:
+                for chunk in stmt.copy:
+                    copy.write(chunk)
+            return []
         cur.execute(render(stmt), stmt.params)  # type: ignore[arg-type]
         if stmt.fetch and cur.description is not None:
             return cur.fetchall()
@@ -52,6 +57,11 @@ def _execute(conn: psycopg.Connection[Any], stmt: Statement) -> Rows:
 
 async def _aexecute(conn: psycopg.AsyncConnection[Any], stmt: Statement) -> Rows:
     async with conn.cursor(row_factory=dict_row) as cur:
+        if stmt.copy is not None:
+            async with cur.copy(render(stmt)) as copy:
+                for chunk in stmt.copy:
+                    await copy.write(chunk)
+            return []
         await cur.execute(render(stmt), stmt.params)  # type: ignore[arg-type]
         if stmt.fetch and cur.description is not None:
             return await cur.fetchall()

@@ -1,0 +1,45 @@
+"""``oban-bridge enqueue WORKER``: insert one job, exactly as ``Oban.insert/2`` would."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bridge.cli import add_dsn
+from bridge.cli._common import client, job_json, json_object
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "enqueue", help="insert a job for a worker (Elixir module name or any worker string)"
+    )
+    parser.add_argument("worker", help='worker string, e.g. "MyApp.Workers.Mailer"')
+    parser.add_argument("--args", default="{}", help="job args as a JSON object")
+    parser.add_argument("--queue", default="default")
+    parser.add_argument("--priority", type=int, default=None, help="0 (first) .. 9")
+    parser.add_argument("--max-attempts", type=int, default=20)
+    parser.add_argument("--tags", default="", help="comma-separated tags")
+    parser.add_argument("--meta", default="{}", help="job meta as a JSON object")
+    parser.add_argument("--schedule-in", type=int, default=None, metavar="SECONDS")
+    parser.add_argument("--json", action="store_true", help="print the inserted row as JSON")
+    add_dsn(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    job_args = json_object(args.args, "--args")
+    meta = json_object(args.meta, "--meta")
+    tags = [t for t in args.tags.split(",")] if args.tags else []
+    with client(args) as c:
+        job = c.enqueue(
+            args.worker,
+            job_args,
+            queue=args.queue,
+            priority=args.priority,
+            max_attempts=args.max_attempts,
+            tags=tags,
+            meta=meta,
+            schedule_in=args.schedule_in,
+        )
+    print(job_json(job) if args.json else job.id)
+    return 0

@@ -1,0 +1,298 @@
+"""Job operations (insert, unique insert, bulk insert, get, list, cancel, retry, delete).
+
+Pure generators over :class:`~bridge.ops.Statement`; each mirrors the SQL Elixir
+Oban's Basic engine sends (oban-wire-spec §2), so rows come out identical.
+``now`` is always a parameter: the app clock, in UTC, as Elixir uses its own.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from bridge.errors import JobNotFound
+from bridge.ops import _copy
+from bridge.ops._types import Op, Rows, Statement
+from bridge.wire import notify
+from bridge.wire.job import Job, JobState, NewJob, decode_job, mark_conflict
+from bridge.wire.unique import lock_key, lookup_predicate, states_for_schema
+
+_AVAILABLE = JobState.AVAILABLE
+
+_NOTIFY = (
+    # mirrors lib/oban/notifiers/postgres.ex notify/3: one pg_notify per encoded payload
+    "SELECT pg_notify(%s, payload) FROM json_array_elements_text(%s::json) AS payload"
+)
+
+
+def notify_op(prefix: str, channel: str, payloads: Sequence[str]) -> Op[None]:
+    """Send payloads on ``<prefix>.oban_<channel>``; delivered when the transaction commits."""
+    import json
+
+    if payloads:
+        name = notify.channel_name(prefix, channel)
+        yield Statement(_NOTIFY, (name, json.dumps(list(payloads))), fetch=False)
+
+
+def _insert_columns(job: NewJob, now: datetime) -> dict[str, Any]:
+    # mirrors lib/oban/job.ex to_map/1: non-nil permitted fields; priority and scheduled_at
+    # only when set, inserted_at never (the DB default, transaction time)
+    columns: dict[str, Any] = {
+        "args": job.args_json,
+        "attempt": 0,
+        "errors": [],
+        "max_attempts": job.max_attempts,
+        "meta": job.meta_json,
+        "queue": job.queue,
+        "state": job.state.value,
+        "tags": list(job.tags),
+        "worker": job.worker,
+    }
+    if job.priority is not None:
+        columns["priority"] = job.priority
+    scheduled_at = job.resolve_scheduled_at(now)
+    if scheduled_at is not None:
+        columns["scheduled_at"] = scheduled_at
+    return columns
+
+
+_CASTS = {"args": "::jsonb", "meta": "::jsonb", "errors": "::jsonb[]",
+          "state": "::{prefix}.oban_job_state", "tags": "::text[]"}  # fmt: skip
+
+
+def _insert_one(prefix: str, job: NewJob, now: datetime) -> Op[Job | None]:
+    columns = _insert_columns(job, now)
+    names = ", ".join(f'"{name}"' for name in columns)
+    values = ", ".join(f"%s{_CASTS.get(name, '')}" for name in columns)
+    # mirrors lib/oban/engines/basic.ex insert_job/3 (v2.23.1): INSERT … ON CONFLICT DO NOTHING
+    rows = yield Statement(
+        f"INSERT INTO {{prefix}}.oban_jobs AS o0 ({names}) VALUES ({values}) "
+        "ON CONFLICT DO NOTHING RETURNING *",
+        list(columns.values()),
+        prefix=prefix,
+    )
+    return decode_job(rows[0]) if rows else None
+
+
+def _find_unique(prefix: str, job: NewJob, now: datetime, schema_version: int) -> Op[Job | None]:
+    unique = job.unique
+    assert unique is not None
+    conditions, params = lookup_predicate(unique, job.args, job.meta, job.queue, job.worker)
+    # our own lock, outside Elixir's key range (see bridge.wire.unique)
+    yield Statement(
+        "SELECT pg_advisory_xact_lock(%s)", (lock_key(prefix, unique, params),), fetch=False
+    )
+    where = ['o0."state" = ANY(%s::{prefix}.oban_job_state[])']
+    head: list[Any] = [states_for_schema(unique.states, schema_version)]
+    if unique.period != "infinity":
+        # mirrors lib/oban/engines/basic.ex since_period/3: timestamp >= now - period (app clock)
+        where.append(f'o0."{unique.timestamp}" >= %s')
+        head.append(now - timedelta(seconds=unique.period))
+    # mirrors lib/oban/engines/basic.ex unique_query/1: SELECT … LIMIT 1
+    rows = yield Statement(
+        "SELECT * FROM {prefix}.oban_jobs AS o0 WHERE "
+        + " AND ".join(where + conditions)
+        + " LIMIT 1",
+        head + params,
+        prefix=prefix,
+    )
+    return decode_job(rows[0]) if rows else None
+
+
+def insert(prefix: str, job: NewJob, *, now: datetime, schema_version: int = 14) -> Op[Job]:
+    """Insert one job (unique-aware) and announce it on ``oban_insert`` if available.
+
+    Must run inside a transaction (the drivers provide one) so that the lookup,
+    the insert and the notification commit together.
+    """
+    if job.unique is not None:
+        existing = yield from _find_unique(prefix, job, now, schema_version)
+        if existing is not None:
+            # mirrors lib/oban/engines/basic.ex insert_unique/3: {:ok, %{job | conflict?: true}}
+            return mark_conflict(existing)
+    inserted = yield from _insert_one(prefix, job, now)
+    if inserted is None:  # pragma: no cover - only with a conflicting unique index of the user's
+        raise JobNotFound("the insert was skipped by ON CONFLICT DO NOTHING")
+    if inserted.state is JobState.AVAILABLE:
+        # mirrors lib/oban/engine.ex notify_trigger/2
+        yield from notify_op(prefix, "insert", notify.insert_messages([inserted.queue]))
+    return inserted
+
+
+def _quoted_table(prefix: str) -> str:
+    """``"prefix".oban_jobs`` as text, for ``pg_get_serial_sequence`` (a bound parameter)."""
+    return '"' + prefix.replace('"', '""') + '".oban_jobs'
+
+
+_COPY = (
+    "COPY {prefix}.oban_jobs (id, state, queue, worker, args, max_attempts, priority, "
+    "scheduled_at, tags, meta) FROM STDIN"
+)
+
+
+def insert_all(prefix: str, jobs: Sequence[NewJob], *, now: datetime) -> Op[list[Job]]:
+    """Bulk insert; uniqueness is ignored, exactly as the Basic engine's ``insert_all``.
+
+    Theory of operation: Elixir sends one multi-row ``INSERT … ON CONFLICT DO
+    NOTHING RETURNING *`` (``lib/oban/engines/basic.ex insert_all_jobs/3``). We
+    write the very same rows faster: ids are drawn from the table's own sequence,
+    the rows are streamed with ``COPY`` (3× a multi-row INSERT on this schema's
+    GIN indexes), and the returned jobs are assembled from what we sent plus the
+    transaction's clock — the value the ``inserted_at`` / ``scheduled_at``
+    DEFAULTs take. ``errors`` and ``attempt`` take their DEFAULTs ('{}', 0), a
+    missing priority 0, a missing scheduled_at the DEFAULT's value, as Ecto's
+    ``insert_all`` gives. (OSS Oban has no unique index, so ON CONFLICT never
+    fires there; a user-added unique index makes COPY fail loudly instead.)
+    """
+    if not jobs:
+        return []
+    rows = yield Statement(
+        "SELECT timezone('UTC', now()) AS tx_now, "
+        "array(SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)) "
+        "AS ids",
+        (_quoted_table(prefix), len(jobs)),
+    )
+    tx_now: datetime = rows[0]["tx_now"]
+    inserted: list[Job] = []
+
+    def lines() -> Iterator[str]:
+        # Jobs are assembled while COPY streams, so Python work overlaps the server's
+        for job_id, new in zip(rows[0]["ids"], jobs, strict=True):
+            job = _assemble(job_id, new, now, tx_now)
+            inserted.append(job)
+            yield _copy_line(job, new)
+
+    yield Statement(_COPY, prefix=prefix, copy=_copy.chunks(lines()))
+    queues = [job.queue for job in inserted if job.state is _AVAILABLE]
+    # mirrors lib/oban/engine.ex notify_trigger/2: one message per queue of available jobs
+    yield from notify_op(prefix, "insert", notify.insert_messages(queues))
+    return inserted
+
+
+def _assemble(job_id: int, job: NewJob, now: datetime, tx_now: datetime) -> Job:
+    return Job(
+        id=job_id,
+        state=job.state,
+        queue=job.queue,
+        worker=job.worker,
+        args=job.args,
+        max_attempts=job.max_attempts,
+        inserted_at=tx_now,
+        scheduled_at=job.resolve_scheduled_at(now) or tx_now,
+        priority=job.priority or 0,
+        tags=list(job.tags),
+        meta=job.meta,
+    )
+
+
+def _copy_line(job: Job, new: NewJob) -> str:
+    """One COPY line: id, state, queue, worker, args, max_attempts, priority, scheduled_at,
+    tags, meta (the column list of ``_COPY``)."""
+    return (
+        f"{job.id}\t{job.state.value}\t{_escaped(job.queue)}\t{_escaped(job.worker)}\t"
+        f"{_copy.escape(new.args_json)}\t{job.max_attempts}\t{job.priority}\t"
+        f"{job.scheduled_at.isoformat()}\t{_tags_literal(new.tags)}\t"  # type: ignore[union-attr]
+        f"{_copy.escape(new.meta_json)}"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _escaped(name: str) -> str:
+    return _copy.escape(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tags_literal(tags: tuple[str, ...]) -> str:
+    return _copy.escape(_copy.array_literal(tags))
+
+
+def get(prefix: str, job_id: int) -> Op[Job]:
+    rows = yield Statement("SELECT * FROM {prefix}.oban_jobs WHERE id = %s", (job_id,), prefix)
+    if not rows:
+        raise JobNotFound(f"no job with id {job_id}")
+    return decode_job(rows[0])
+
+
+def list_jobs(
+    prefix: str,
+    *,
+    state: str | None = None,
+    queue: str | None = None,
+    worker: str | None = None,
+    limit: int = 100,
+) -> Op[list[Job]]:
+    """Most recent first, filtered by equality like ``Oban.Job.query/1``."""
+    where: list[str] = ["TRUE"]
+    params: list[Any] = []
+    if state is not None:
+        where.append("state = %s::{prefix}.oban_job_state")
+        params.append(JobState(state).value)
+    for column, value in (("queue", queue), ("worker", worker)):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    params.append(limit)
+    rows = yield Statement(
+        "SELECT * FROM {prefix}.oban_jobs WHERE " + " AND ".join(where)
+        + " ORDER BY id DESC LIMIT %s",
+        params,
+        prefix,
+    )
+    return [decode_job(row) for row in rows]
+
+
+_CANCEL = """\
+UPDATE {prefix}.oban_jobs AS o0 SET "state" = 'cancelled', "cancelled_at" = %s
+FROM (SELECT so0."id" AS "id", so0."queue" AS "queue", so0."state" AS "state"
+      FROM {prefix}.oban_jobs AS so0
+      WHERE so0."id" = %s AND NOT (so0."state" IN ('cancelled', 'completed', 'discarded'))) AS s1
+WHERE o0."id" = s1."id"
+RETURNING s1."id", s1."queue", s1."state\""""
+
+
+def cancel(prefix: str, job_id: int, *, now: datetime) -> Op[Job]:
+    """Cancel a job that is not final; an executing one also gets the ``pkill`` signal."""
+    # mirrors lib/oban/engines/basic.ex cancel_all_jobs/2 (RETURNING the *old* state)
+    rows: Rows = yield Statement(_CANCEL, (now, job_id), prefix)
+    if any(row["state"] == "executing" for row in rows):
+        # mirrors lib/oban.ex cancel_all_jobs/2: pkill for jobs that were executing
+        yield from notify_op(prefix, "signal", [notify.pkill_message(job_id)])
+    return (yield from get(prefix, job_id))
+
+
+_RETRY = """\
+UPDATE {prefix}.oban_jobs AS o0
+SET "state" = 'available', "max_attempts" = GREATEST(o0."max_attempts", o0."attempt" + 1),
+    "scheduled_at" = %s, "completed_at" = NULL, "cancelled_at" = NULL, "discarded_at" = NULL
+FROM (SELECT so0."id" AS "id", so0."queue" AS "queue", so0."state" AS "state"
+      FROM {prefix}.oban_jobs AS so0
+      WHERE so0."id" = %s AND NOT (so0."state" IN ('available', 'executing'))) AS s1
+WHERE o0."id" = s1."id"
+RETURNING s1."id", s1."queue", s1."state\""""
+
+
+def retry(prefix: str, job_id: int, *, now: datetime) -> Op[Job]:
+    """Make a non-available, non-executing job available again, keeping its errors."""
+    # mirrors lib/oban/engines/basic.ex retry_all_jobs/2
+    rows: Rows = yield Statement(_RETRY, (now, job_id), prefix)
+    if rows:
+        # Elixir leaves the wake-up to the leader's stager (≤ 1 s); announcing it ourselves
+        # lets idle producers of every version run it at once (payload as notify_trigger)
+        yield from notify_op(prefix, "insert", notify.insert_messages([rows[0]["queue"]]))
+    return (yield from get(prefix, job_id))
+
+
+def delete(prefix: str, job_id: int) -> Op[bool]:
+    """Delete a job unless it is executing; True when a row was deleted."""
+    # mirrors lib/oban/engines/basic.ex delete_all_jobs/2: state NOT IN ('executing')
+    rows = yield Statement(
+        "DELETE FROM {prefix}.oban_jobs AS o0 WHERE o0.id = %s "
+        "AND NOT (o0.\"state\" IN ('executing')) RETURNING o0.id, o0.state",
+        (job_id,),
+        prefix,
+    )
+    if not rows:
+        yield from get(prefix, job_id)  # raises JobNotFound when there is no such job
+    return bool(rows)

@@ -1,0 +1,86 @@
+"""The operations a client can run, built once for both the sync and async shells.
+
+Each method returns a pure op (``bridge.ops``) with the client's prefix, schema
+version and the app clock filled in; ``Client`` drives it over a connection and
+``AsyncClient`` awaits it. Keeping this here means the two shells cannot drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from bridge.errors import ConfigError
+from bridge.ops import Op
+from bridge.ops import jobs as job_ops
+from bridge.wire.job import Job, NewJob, Period, new_job
+from bridge.wire.unique import UniqueOption
+
+
+def utc_now() -> datetime:
+    """The app clock as Oban uses it: UTC, stored naive in ``timestamp`` columns."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Calls:
+    """Builds ops for one prefix and schema version."""
+
+    def __init__(self, prefix: str, schema_version: int):
+        if schema_version not in (12, 13, 14):
+            raise ConfigError(f"schema_version must be 12, 13 or 14, got {schema_version!r}")
+        self.prefix = prefix
+        self.schema_version = schema_version
+
+    def enqueue(
+        self,
+        worker: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        queue: str = "default",
+        priority: int | None = None,
+        max_attempts: int = 20,
+        tags: Iterable[Any] = (),
+        meta: Mapping[str, Any] | None = None,
+        scheduled_at: datetime | None = None,
+        schedule_in: Period | None = None,
+        unique: UniqueOption = None,
+    ) -> Op[Job]:
+        job = new_job(
+            worker, args, queue=queue, priority=priority, max_attempts=max_attempts, tags=tags,
+            meta=meta, scheduled_at=scheduled_at, schedule_in=schedule_in, unique=unique,
+        )  # fmt: skip
+        return self.insert(job)
+
+    def insert(self, job: NewJob) -> Op[Job]:
+        if not isinstance(job, NewJob):
+            raise ConfigError("insert() takes a job built with Job.new(...)")
+        return job_ops.insert(self.prefix, job, now=utc_now(), schema_version=self.schema_version)
+
+    def insert_all(self, jobs: Iterable[NewJob]) -> Op[list[Job]]:
+        batch = list(jobs)
+        if not all(isinstance(job, NewJob) for job in batch):
+            raise ConfigError("insert_all() takes jobs built with Job.new(...)")
+        return job_ops.insert_all(self.prefix, batch, now=utc_now())
+
+    def get_job(self, job_id: int) -> Op[Job]:
+        return job_ops.get(self.prefix, job_id)
+
+    def list_jobs(
+        self,
+        *,
+        state: str | None = None,
+        queue: str | None = None,
+        worker: str | None = None,
+        limit: int = 100,
+    ) -> Op[list[Job]]:
+        return job_ops.list_jobs(self.prefix, state=state, queue=queue, worker=worker, limit=limit)
+
+    def cancel_job(self, job_id: int) -> Op[Job]:
+        return job_ops.cancel(self.prefix, job_id, now=utc_now())
+
+    def retry_job(self, job_id: int) -> Op[Job]:
+        return job_ops.retry(self.prefix, job_id, now=utc_now())
+
+    def delete_job(self, job_id: int) -> Op[bool]:
+        return job_ops.delete(self.prefix, job_id)

@@ -1,0 +1,164 @@
+"""``AsyncClient``: the asyncio twin of :class:`bridge.pg.client.Client`.
+
+Same names, same semantics, same sources (a DSN, an ``AsyncConnectionPool`` or
+the caller's own ``AsyncConnection``, whose transaction it joins without ever
+committing on the caller's behalf); every method is awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import pq
+from psycopg_pool import AsyncConnectionPool
+
+from bridge.errors import ConfigError
+from bridge.ops import Op
+from bridge.ops.schema import require_version
+from bridge.pg._calls import Calls
+from bridge.pg._drive import adrive
+from bridge.pg.connect import aconnect
+from bridge.wire.job import Job, NewJob, Period
+from bridge.wire.unique import UniqueOption
+
+T = TypeVar("T")
+Source = str | psycopg.AsyncConnection[Any] | AsyncConnectionPool
+
+
+class AsyncClient:
+    """Enqueue and manage Oban jobs from asyncio code; the twin of ``Client``.
+
+    Example:
+        >>> async with AsyncClient("postgresql://localhost/app") as client:
+        ...     job = await client.enqueue("MyApp.Workers.Mailer", {"to": "a@b.c"}, queue="mailers")
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        prefix: str = "public",
+        schema_version: int = 14,
+        check_schema: bool = True,
+    ):
+        if not isinstance(source, (str, psycopg.AsyncConnection, AsyncConnectionPool)):
+            raise ConfigError("AsyncClient takes a DSN, a psycopg AsyncConnection or an AsyncConnectionPool")
+        self._source = source
+        self._calls = Calls(prefix, schema_version)
+        self._check_schema = check_schema
+        self._owned: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def prefix(self) -> str:
+        return self._calls.prefix
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        if isinstance(self._source, AsyncConnectionPool):
+            async with self._source.connection() as conn:
+                yield conn
+        elif isinstance(self._source, psycopg.AsyncConnection):
+            yield self._source
+        else:
+            async with self._lock:
+                if self._owned is None or self._owned.closed:
+                    self._owned = await aconnect(self._source, autocommit=True)
+                yield self._owned
+
+    def _transaction(
+        self, conn: psycopg.AsyncConnection[Any]
+    ) -> contextlib.AbstractAsyncContextManager[Any]:
+        idle = conn.info.transaction_status == pq.TransactionStatus.IDLE
+        if conn is self._source and not conn.autocommit and idle:
+            return contextlib.nullcontext()  # the caller's transaction; the caller commits
+        return conn.transaction()
+
+    async def _run(self, op: Op[T]) -> T:
+        async with self._connection() as conn:
+            if self._check_schema:
+                await adrive(require_version(self.prefix, self._calls.schema_version), conn)
+                self._check_schema = False
+            async with self._transaction(conn):
+                return await adrive(op, conn)
+
+    async def close(self) -> None:
+        """Close the connection the client opened itself (never the caller's)."""
+        if self._owned is not None:
+            await self._owned.close()
+            self._owned = None
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        worker: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        queue: str = "default",
+        priority: int | None = None,
+        max_attempts: int = 20,
+        tags: Iterable[Any] = (),
+        meta: Mapping[str, Any] | None = None,
+        scheduled_at: datetime | None = None,
+        schedule_in: Period | None = None,
+        unique: UniqueOption = None,
+    ) -> Job:
+        """Insert one job for ``worker`` (an Elixir module name or any worker string).
+
+        Options are ``Oban.Job.new/2``'s. Returns the inserted row, or with
+        ``unique`` the existing job flagged ``conflict=True``.
+        """
+        return await self._run(
+            self._calls.enqueue(
+                worker, args, queue=queue, priority=priority, max_attempts=max_attempts,
+                tags=tags, meta=meta, scheduled_at=scheduled_at, schedule_in=schedule_in,
+                unique=unique,
+            )  # fmt: skip
+        )
+
+    async def insert(self, job: NewJob) -> Job:
+        """Insert a job built with ``Job.new(...)``."""
+        return await self._run(self._calls.insert(job))
+
+    async def insert_all(self, jobs: Iterable[NewJob]) -> list[Job]:
+        """Insert many jobs in one transaction (uniqueness ignored, as in Oban's Basic engine)."""
+        return await self._run(self._calls.insert_all(jobs))
+
+    async def get_job(self, job_id: int) -> Job:
+        return await self._run(self._calls.get_job(job_id))
+
+    async def list_jobs(
+        self,
+        *,
+        state: str | None = None,
+        queue: str | None = None,
+        worker: str | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        return await self._run(self._calls.list_jobs(state=state, queue=queue, worker=worker, limit=limit))
+
+    async def cancel_job(self, job_id: int) -> Job:
+        """Cancel unless final; an executing job also gets Oban's ``pkill`` signal."""
+        return await self._run(self._calls.cancel_job(job_id))
+
+    async def retry_job(self, job_id: int) -> Job:
+        """Make a job available again (not if it is available or executing)."""
+        return await self._run(self._calls.retry_job(job_id))
+
+    async def delete_job(self, job_id: int) -> bool:
+        """Delete a job unless it is executing; returns whether a row was deleted."""
+        return await self._run(self._calls.delete_job(job_id))

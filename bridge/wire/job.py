@@ -1,0 +1,339 @@
+"""Jobs as Oban stores them: the row, the changeset rules, and the insert parameters.
+
+``Job`` has exactly the columns of ``oban_jobs`` (plus Oban's virtual
+``conflict?`` flag as ``conflict``). ``Job.new`` plays the part of Elixir's
+``Oban.Job.new/2``: it validates and normalises the options *before* anything
+touches the database and returns a :class:`NewJob`, the changeset equivalent.
+Time is never read here: a relative ``schedule_in`` is resolved against a
+``now`` the caller passes in.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from bridge.errors import DecodeError, ValidationError
+from bridge.wire.unique import Unique, UniqueOption, cast_unique
+
+
+class JobState(str, enum.Enum):
+    """The ``oban_job_state`` enum, in its logical order."""
+
+    # mirrors lib/oban/migrations/postgres/v01.ex (8 labels) and v14.ex (suspended)
+    AVAILABLE = "available"
+    SUSPENDED = "suspended"
+    SCHEDULED = "scheduled"
+    EXECUTING = "executing"
+    RETRYABLE = "retryable"
+    COMPLETED = "completed"
+    DISCARDED = "discarded"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_AVAILABLE, _SCHEDULED = JobState.AVAILABLE, JobState.SCHEDULED
+
+#: the columns of oban_jobs, in a fresh install's physical order (lib/oban/job.ex schema)
+COLUMNS = (
+    "id", "state", "queue", "worker", "args", "errors", "attempt", "max_attempts",
+    "inserted_at", "scheduled_at", "attempted_at", "completed_at", "attempted_by",
+    "discarded_at", "priority", "tags", "meta", "cancelled_at",
+)  # fmt: skip
+
+DEFAULT_QUEUE = "default"  # mirrors lib/oban/job.ex schema default
+DEFAULT_MAX_ATTEMPTS = 20  # mirrors lib/oban/job.ex schema default
+MAX_NAME_LENGTH = 127  # mirrors the queue_length/worker_length CHECKs of v02.ex (< 128 chars)
+
+#: time units accepted by schedule_in / unique period (lib/oban/job.ex @time_units)
+TIME_UNITS: Mapping[str, int] = {
+    "second": 1, "seconds": 1, "minute": 60, "minutes": 60, "hour": 3600, "hours": 3600,
+    "day": 86_400, "days": 86_400, "week": 604_800, "weeks": 604_800,
+}  # fmt: skip
+
+Period = int | timedelta | tuple[int, str]
+
+
+def to_seconds(value: Period, name: str) -> int:
+    """Cast ``60``, ``timedelta(minutes=1)`` or ``(1, "minute")`` to whole seconds."""
+    # mirrors lib/oban/period.ex to_seconds/1
+    if isinstance(value, bool):
+        raise ValidationError(name, f"expected an integer, a timedelta or (n, unit), got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], int)
+        and not isinstance(value[0], bool)
+        and value[1] in TIME_UNITS
+    ):
+        return value[0] * TIME_UNITS[value[1]]
+    raise ValidationError(name, f"expected an integer, a timedelta or (n, unit), got {value!r}")
+
+
+def normalize_tags(tags: Iterable[Any]) -> list[str]:
+    """String, trim, lowercase, drop empties, dedupe keeping order (``Job.normalize_tags``)."""
+    # mirrors lib/oban/job.ex normalize_tags/1
+    if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable):
+        raise ValidationError("tags", f"expected a list of strings, got {tags!r}")
+    out: list[str] = []
+    for tag in tags:
+        if isinstance(tag, bool) or not isinstance(tag, (str, int, float)):
+            raise ValidationError("tags", f"expected strings, got {tag!r}")
+        text = str(tag).strip().lower()
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} value {value!r}")
+
+
+# mirrors Jason's defaults: UTF-8 text, no NaN/Infinity (jsonb rejects them); non-string
+# keys are stringified as Jason does with String.Chars (%{1 => x} → {"1": x})
+_JSON = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_refuse
+)
+
+
+def encode_json(value: Any, name: str) -> str:
+    """Serialise args/meta as PostgreSQL will store them, refusing what JSON can't hold."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(name, f"must be a JSON object (dict), got {type(value).__name__}")
+    if not value:
+        return "{}"
+    try:
+        return _JSON.encode(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(name, f"is not JSON-serialisable: {exc}") from None
+
+
+def _check_name(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(name, f"must be a string, got {type(value).__name__}")
+    if not value:
+        raise ValidationError(name, "can't be blank")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            name, f"should be at most {MAX_NAME_LENGTH} character(s), got {len(value)}"
+        )
+    return value
+
+
+def _check_int(value: Any, name: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(name, f"must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValidationError(name, f"must be {bound}, got {value}")
+    return value
+
+
+def _utc_naive(value: datetime, name: str) -> datetime:
+    """Columns are ``timestamp without time zone`` holding UTC (oban-wire-spec §1.1)."""
+    if not isinstance(value, datetime):
+        raise ValidationError(name, f"must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A validated job ready for insertion: Elixir's insert changeset, as data.
+
+    ``args_json`` / ``meta_json`` are the serialised forms (done once, at validation).
+    """
+
+    worker: str
+    args: dict[str, Any]
+    queue: str = DEFAULT_QUEUE
+    priority: int | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    tags: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+    scheduled_at: datetime | None = None
+    schedule_in: int | None = None
+    unique: Unique | None = None
+    args_json: str = "{}"
+    meta_json: str = "{}"
+    state: JobState = JobState.AVAILABLE
+
+    def resolve_scheduled_at(self, now: datetime) -> datetime | None:
+        """The absolute ``scheduled_at`` (app clock), or None for the DB default."""
+        if self.scheduled_at is not None:
+            return self.scheduled_at
+        if self.schedule_in is not None:
+            # mirrors lib/oban/job.ex to_timestamp/1: DateTime.add(utc_now(), seconds)
+            return _utc_naive(now, "now") + timedelta(seconds=self.schedule_in)
+        return None
+
+
+@dataclass(slots=True)
+class Job:
+    """One ``oban_jobs`` row; field names are the column names."""
+
+    id: int | None
+    state: JobState
+    queue: str
+    worker: str
+    args: dict[str, Any]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    attempt: int = 0
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    inserted_at: datetime | None = None
+    scheduled_at: datetime | None = None
+    attempted_at: datetime | None = None
+    completed_at: datetime | None = None
+    attempted_by: list[str] | None = None
+    discarded_at: datetime | None = None
+    priority: int = 0
+    tags: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    cancelled_at: datetime | None = None
+    #: Oban's virtual ``conflict?``: True when a unique insert found this existing job
+    conflict: bool = field(default=False, compare=False)
+
+    @staticmethod
+    def new(
+        worker: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        queue: str = DEFAULT_QUEUE,
+        priority: int | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        tags: Iterable[Any] = (),
+        meta: Mapping[str, Any] | None = None,
+        scheduled_at: datetime | None = None,
+        schedule_in: Period | None = None,
+        unique: UniqueOption = None,
+    ) -> NewJob:
+        """Validate a job like ``Oban.Job.new/2`` and return the insert parameters.
+
+        Raises ``ValidationError`` naming the field, before anything is written.
+        """
+        return new_job(
+            worker, args, queue=queue, priority=priority, max_attempts=max_attempts,
+            tags=tags, meta=meta, scheduled_at=scheduled_at, schedule_in=schedule_in,
+            unique=unique,
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as JSON-ready data, timestamps in ISO-8601 (naive UTC, like row_to_json)."""
+        out: dict[str, Any] = {}
+        for name in COLUMNS:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, JobState):
+                value = value.value
+            out[name] = value
+        return out
+
+
+def new_job(
+    worker: Any,
+    args: Any = None,
+    *,
+    queue: Any = DEFAULT_QUEUE,
+    priority: Any = None,
+    max_attempts: Any = DEFAULT_MAX_ATTEMPTS,
+    tags: Iterable[Any] = (),
+    meta: Any = None,
+    scheduled_at: Any = None,
+    schedule_in: Any = None,
+    unique: UniqueOption = None,
+) -> NewJob:
+    """Implementation of :meth:`Job.new` (see there)."""
+    # mirrors lib/oban/job.ex new/2: required fields, lengths, max_attempts > 0, priority 0..9
+    worker = _check_name(worker, "worker")
+    args = {} if args is None else args
+    args_json = encode_json(args, "args")
+    queue = _check_name(queue, "queue")
+    if priority is not None:
+        priority = _check_int(priority, "priority", 0, 9)
+    max_attempts = _check_int(max_attempts, "max_attempts", 1, 2**31 - 1)
+    meta = {} if meta is None else meta
+    meta_json = encode_json(meta, "meta")
+    if scheduled_at is not None and schedule_in is not None:
+        raise ValidationError("schedule_in", "give either scheduled_at or schedule_in, not both")
+    if scheduled_at is not None:
+        scheduled_at = _utc_naive(scheduled_at, "scheduled_at")
+    seconds = to_seconds(schedule_in, "schedule_in") if schedule_in is not None else None
+    # mirrors lib/oban/job.ex normalize_state/1: any scheduled_at makes the job scheduled
+    scheduled = scheduled_at is not None or seconds is not None
+    return NewJob(
+        worker=worker,
+        args=dict(args),
+        queue=queue,
+        priority=priority,
+        max_attempts=max_attempts,
+        tags=tuple(normalize_tags(tags)),
+        meta=dict(meta),
+        scheduled_at=scheduled_at,
+        schedule_in=seconds,
+        unique=cast_unique(unique),
+        args_json=args_json,
+        meta_json=meta_json,
+        state=_SCHEDULED if scheduled else _AVAILABLE,
+    )
+
+
+def _json_value(value: Any, name: str) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise DecodeError(f"{name} column holds invalid JSON: {exc}") from None
+    return value
+
+
+def decode_job(row: Mapping[str, Any]) -> Job:
+    """Map a row (dict of column → value, as psycopg returns it) to a :class:`Job`.
+
+    Odd rows from the other side (unknown state label, NULL meta, non-object args)
+    are represented faithfully where possible and raise ``DecodeError`` otherwise.
+    """
+    try:
+        state = JobState(row["state"])
+    except ValueError:
+        raise DecodeError(f"job {row.get('id')} has unknown state {row['state']!r}") from None
+    errors = row.get("errors") or []
+    return Job(
+        id=row["id"],
+        state=state,
+        queue=row["queue"],
+        worker=row["worker"],
+        args=_json_value(row["args"], "args"),
+        errors=[_json_value(e, "errors") for e in errors],
+        attempt=row["attempt"],
+        max_attempts=row["max_attempts"],
+        inserted_at=row.get("inserted_at"),
+        scheduled_at=row.get("scheduled_at"),
+        attempted_at=row.get("attempted_at"),
+        completed_at=row.get("completed_at"),
+        attempted_by=row.get("attempted_by"),
+        discarded_at=row.get("discarded_at"),
+        priority=row.get("priority") or 0,
+        tags=list(row.get("tags") or []),
+        # meta is nullable in the DB (oban-wire-spec §7.2); an absent meta is an empty map
+        meta=_json_value(row.get("meta"), "meta") or {},
+        cancelled_at=row.get("cancelled_at"),
+        conflict=bool(row.get("conflict", False)),
+    )
+
+
+def mark_conflict(job: Job) -> Job:
+    """The existing job returned by a unique insert, flagged like Oban's ``conflict?: true``."""
+    return replace(job, conflict=True)
+

@@ -1,0 +1,70 @@
+"""Oban's NOTIFY payloads: what we send must be what Elixir sends; we read all three forms."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from bridge.errors import DecodeError, NotifierError
+from bridge.wire import notify
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "notify"
+
+
+def _fixture(version: str) -> dict:
+    return json.loads((FIXTURES / f"oban-{version}.json").read_text())
+
+
+def test_insert_payloads_are_byte_identical_to_oban_2_23_1() -> None:
+    steps = _fixture("2.23.1")["steps"]
+    wire = [w["payload"] for w in steps["insert_all"]["wire"]]
+    assert notify.insert_messages(["alpha", "alpha", "omega"]) == wire
+    assert notify.pkill_message(6) == steps["pkill"]["wire"][0]["payload"]
+
+
+@pytest.mark.parametrize("version", ["2.18.3", "2.23.1"])
+def test_every_recorded_payload_decodes(version: str) -> None:
+    for step in _fixture(version)["steps"].values():
+        for wire in step["wire"]:
+            assert notify.decode_payload(wire["payload"]) == wire["decoded"]
+
+
+def test_legacy_encoding_matches_oban_2_18_3_bytes() -> None:
+    wire = _fixture("2.18.3")["steps"]["insert_single"]["wire"][0]
+    assert notify.encode_legacy({"queue": "alpha"}) == wire["payload"]
+
+
+def test_z_prefixed_payload_decodes() -> None:
+    big = {"checks": [{"queue": "q" * 40, "n": i} for i in range(20)]}
+    text = json.dumps(big, separators=(",", ":"))
+    payload = "Z:" + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+    assert notify.decode_payload(payload) == big
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["", "not json", "[1,2]", "Z:!!!", "Z:" + base64.b64encode(b"plain").decode(), "H4sI====",
+     "Z:" + base64.b64encode(gzip.compress(b"[1]")).decode(),
+     "Z:" + base64.b64encode(gzip.compress(b"{\"a\":1}")[:-6]).decode()],
+)  # fmt: skip
+def test_malformed_payloads_raise_decode_error(payload: str) -> None:
+    with pytest.raises(DecodeError):
+        notify.decode_payload(payload)
+
+
+def test_gzip_bomb_is_refused() -> None:
+    bomb = gzip.compress(b'{"a":"' + b"x" * (4 << 20) + b'"}')
+    with pytest.raises(DecodeError):
+        notify.decode_payload("Z:" + base64.b64encode(bomb).decode())
+
+
+def test_channel_names_and_limits() -> None:
+    assert notify.channel_name("public", "insert") == "public.oban_insert"
+    with pytest.raises(NotifierError):
+        notify.channel_name("p" * 60, "insert")
+    with pytest.raises(NotifierError):
+        notify.encode_payload({"queue": "x" * 8000})
