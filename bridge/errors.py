@@ -105,3 +105,19 @@ class JobNotFound(BridgeError):
 
 class NotifierError(BridgeError):
     """A notification could not be sent (e.g. over PostgreSQL's 8000-byte cap)."""
+
+
+class SchemaViolation(DecodeError):
+    """A wire value does not match its JSON Schema (``schema/messages/<schema>.json``).
+
+    ``errors`` holds ``(path, message)`` pairs, ``path`` a JSON path such as
+    ``$.errors[0].at``; the message lists every one of them.
+    """
+
+    def __init__(self, schema: str, errors: list[tuple[str, str]] | tuple[tuple[str, str], ...]):
+        self.schema = schema
+        self.errors: tuple[tuple[str, str], ...] = tuple(errors)
+        count = len(self.errors)
+        lines = "; ".join(f"{path}: {message}" for path, message in self.errors)
+        noun = "violation" if count == 1 else "violations"
+        super().__init__(f"{schema}: {count} schema {noun}: {lines}" if count else schema)

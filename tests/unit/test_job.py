@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bridge import Job, JobState, ValidationError
-from bridge.wire.job import decode_job, normalize_tags
 from bridge.errors import DecodeError
+from bridge.wire.job import decode_job, normalize_tags
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "inserts"
 

@@ -1,0 +1,2 @@
+-- V06 down — mirrors lib/oban/migrations/postgres/v06.ex down/1 (v2.23.1): a no-op.
+-- "This used to modify oban_beats, which aren't included anymore"
