@@ -6,7 +6,8 @@ Three populations: random byte strings after the version byte (most die on
 the first tag), random *structured* prefixes (a plausible tag with random
 lengths, which reach the count and size checks), and mutations of valid
 terms (bit flips, inserted/deleted/duplicated/truncated spans, inside and
-outside compressed envelopes). For each input it records the time taken;
+outside compressed envelopes). Inputs that do decode must decode identically
+a second time and survive encode → decode. For each input it records the time taken;
 peak memory is traced with tracemalloc. The run fails (exit 1) on any other
 exception, on a worst case over 100 ms, or on a peak over 64 MiB.
 """
@@ -37,6 +38,7 @@ from bridge.wire.etf import (
     TermMap,
     decode,
     encode,
+    term_key,
 )
 
 WORST_LIMIT = 0.100
@@ -138,8 +140,14 @@ def run(count: int, make: Any, stats: dict[str, Any]) -> None:
         opaque = stats["n"] % 2 == 0
         start = time.perf_counter()
         try:
-            decode(raw, allow_opaque=opaque)
+            value = decode(raw, allow_opaque=opaque)
             stats["ok"] += 1
+            # a decoded input must decode the same again (warm caches) and survive
+            # encode → decode unchanged; a mismatch is recorded as a crash
+            if term_key(decode(raw, allow_opaque=opaque)) != term_key(value) or term_key(
+                decode(encode(value, deterministic=False), allow_opaque=True)
+            ) != term_key(value):
+                stats["crashes"].append((raw.hex(), "decode is not stable"))
         except DecodeError:
             stats["rejected"] += 1
         except Exception as exc:  # the one thing this script exists to find

@@ -1,7 +1,11 @@
 """oban-bridge: share one PostgreSQL database with Elixir Oban nodes as an equal.
 
-The public API is re-exported here once; everything else is internal.
+The public API is re-exported here once; everything else is internal. The
+clients are loaded lazily, so importing the pure core (``bridge.wire``,
+``bridge.ops``) never pulls in psycopg.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from bridge.errors import (
     BridgeError,
@@ -20,12 +24,27 @@ from bridge.errors import (
     ValidationError,
     WireError,
 )
-from bridge.pg.client import Client
-from bridge.pg.client_async import AsyncClient
 from bridge.wire.job import Job, JobState, NewJob
 from bridge.wire.unique import Unique
 
+if TYPE_CHECKING:
+    from bridge.pg.client import Client
+    from bridge.pg.client_async import AsyncClient
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Client":
+        from bridge.pg.client import Client
+
+        return Client
+    if name == "AsyncClient":
+        from bridge.pg.client_async import AsyncClient
+
+        return AsyncClient
+    raise AttributeError(f"module 'bridge' has no attribute {name!r}")
+
 
 __all__ = [
     "AsyncClient",

@@ -73,8 +73,11 @@ def bridge_migrate(env: Env, args: dict[str, Any]) -> Any:
 
 def bridge_check(env: Env, args: dict[str, Any]) -> Any:
     report = drive(check(args.get("prefix", "public"), args["version"]), env.conn)
-    return {"version": report.version, "ok": report.ok,
-            "variants": sorted(v.code for v in report.variants)}  # fmt: skip
+    return {
+        "version": report.version,
+        "ok": report.ok,
+        "variants": sorted(v.code for v in report.variants),
+    }
 
 
 def bridge_enqueue(env: Env, args: dict[str, Any]) -> Any:
@@ -104,9 +107,12 @@ def bridge_decode_recorded(env: Env, args: dict[str, Any]) -> Any:
     """Decode Elixir's text, and prove losslessness: re-encoding gives Elixir's bytes."""
     value = decode_recorded(args["text"], allow_opaque=True)
     again = encode_recorded(
-        value, compressed=args.get("compressed", False), minor_version=args.get("minor_version", 1),
-        deterministic=False, limit=None,
-    )  # fmt: skip
+        value,
+        compressed=args.get("compressed", False),
+        minor_version=args.get("minor_version", 1),
+        deterministic=False,
+        limit=None,
+    )
     return {"value": describe(value), "reencoded_identical": again == args["text"].rstrip("=")}
 
 
@@ -134,8 +140,11 @@ def bridge_decode_notifications(env: Env, args: dict[str, Any]) -> Any:
 
 def bridge_etf_roundtrip(env: Env, args: dict[str, Any]) -> Any:
     """Python's own bytes for a described term (compare with Elixir's term_to_binary)."""
-    data = etf.encode(build(args["term"]), minor_version=args.get("minor_version", 1),
-                      compressed=args.get("compressed", False))  # fmt: skip
+    data = etf.encode(
+        build(args["term"]),
+        minor_version=args.get("minor_version", 1),
+        compressed=args.get("compressed", False),
+    )
     return data.hex()
 
 
@@ -145,12 +154,15 @@ _CATALOG = """
 SELECT json_build_object(
   'columns', (SELECT json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod),
                 a.attnotnull, pg_get_expr(d.adbin, d.adrelid)) ORDER BY a.attnum)
-              FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+              FROM pg_attribute a
+              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-  'indexes', (SELECT json_agg(json_build_array(i.relname, pg_get_indexdef(i.oid)) ORDER BY i.relname)
+  'indexes', (SELECT json_agg(json_build_array(i.relname, pg_get_indexdef(i.oid))
+                              ORDER BY i.relname)
               FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid),
-  'constraints', (SELECT json_agg(json_build_array(conname, pg_get_constraintdef(k.oid), convalidated)
-                  ORDER BY conname) FROM pg_constraint k WHERE k.conrelid = c.oid),
+  'constraints', (SELECT json_agg(json_build_array(conname, pg_get_constraintdef(k.oid),
+                                                   convalidated) ORDER BY conname)
+                  FROM pg_constraint k WHERE k.conrelid = c.oid),
   'enum', (SELECT json_agg(enumlabel ORDER BY enumsortorder) FROM pg_enum e
            JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = 'oban_job_state'
            AND t.typnamespace = n.oid),

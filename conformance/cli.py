@@ -26,23 +26,39 @@ DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", nargs="?", choices=["run", "record"], default="run",
-                        help="run the suite (default) or record live vectors")  # fmt: skip
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=["run", "record"],
+        default="run",
+        help="run the suite (default) or record live vectors",
+    )
     parser.add_argument(
         "--dsn",
         default=os.environ.get("DATABASE_URL", DEFAULT_DSN),
         help="a PostgreSQL the suite may create throw-away databases on (default: "
         "$DATABASE_URL or postgres@127.0.0.1:5432)",
     )
-    parser.add_argument("--harness", type=Path, default=os.environ.get("OBAN_BRIDGE_HARNESS"),
-                        help="the Elixir harness (conformance/elixir) with Oban available "
-                        "(default: $OBAN_BRIDGE_HARNESS)")  # fmt: skip
-    parser.add_argument("--offline", action="store_true",
-                        help="replay the recorded vectors instead of running Elixir")  # fmt: skip
-    parser.add_argument("--vectors", type=Path, default=VECTORS,
-                        help="recorded vectors (offline input)")  # fmt: skip
-    parser.add_argument("--out", type=Path, help="record: where to write the vectors "
-                        "(default: conformance/vectors/oban-<version>)")  # fmt: skip
+    parser.add_argument(
+        "--harness",
+        type=Path,
+        default=os.environ.get("OBAN_BRIDGE_HARNESS"),
+        help="the Elixir harness (conformance/elixir) with Oban available "
+        "(default: $OBAN_BRIDGE_HARNESS)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="replay the recorded vectors instead of running Elixir",
+    )
+    parser.add_argument(
+        "--vectors", type=Path, default=VECTORS, help="recorded vectors (offline input)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="record: where to write the vectors (default: conformance/vectors/oban-<version>)",
+    )
     parser.add_argument("--junit", type=Path, help="write JUnit XML here")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("-k", dest="pattern", help="only scenarios whose id contains PATTERN")
@@ -76,8 +92,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _progress(outcome: Outcome) -> None:
     mark = report.MARKS[outcome.status]
-    print(f"{mark:5} {outcome.scenario}  (Oban {outcome.oban_version}, {outcome.mode}, "
-          f"{outcome.seconds:.2f} s)", flush=True)  # fmt: skip
+    print(
+        f"{mark:5} {outcome.scenario}  (Oban {outcome.oban_version}, {outcome.mode}, "
+        f"{outcome.seconds:.2f} s)",
+        flush=True,
+    )
 
 
 def _offline(scenarios: Sequence[Scenario], args: argparse.Namespace) -> list[Outcome]:
@@ -94,11 +113,18 @@ def _offline(scenarios: Sequence[Scenario], args: argparse.Namespace) -> list[Ou
             if reason is not None:
                 outcome = Outcome(scenario.id, version, "skipped", 0.0, reason, mode="offline")
             elif recording is None:
-                outcome = Outcome(scenario.id, version, "skipped", 0.0,
-                                  "no recording for this scenario and version", mode="offline")
+                outcome = Outcome(
+                    scenario.id,
+                    version,
+                    "skipped",
+                    0.0,
+                    "no recording for this scenario and version",
+                    mode="offline",
+                )
             else:
-                outcome = run_scenario(scenario, admin_dsn=args.dsn, oban_version=version,
-                                       recording=recording)  # fmt: skip
+                outcome = run_scenario(
+                    scenario, admin_dsn=args.dsn, oban_version=version, recording=recording
+                )
             _progress(outcome)
             outcomes.append(outcome)
     return outcomes
@@ -120,8 +146,9 @@ def _live(scenarios: Sequence[Scenario], args: argparse.Namespace) -> list[Outco
 
     outcomes = []
     for scenario in scenarios:
-        outcome = run_scenario(scenario, admin_dsn=args.dsn, oban_version=version,
-                               harness_factory=factory)  # fmt: skip
+        outcome = run_scenario(
+            scenario, admin_dsn=args.dsn, oban_version=version, harness_factory=factory
+        )
         _progress(outcome)
         outcomes.append(outcome)
         if args.action == "record" and outcome.status == "passed":
@@ -134,8 +161,11 @@ def _probe(directory: Path, admin_dsn: str) -> dict[str, Any]:
     db = Database(admin_dsn)
     try:
         with Harness(directory, db.dsn) as harness:
-            return {"oban_version": harness.oban_version, "elixir": harness.elixir_version,
-                    "otp": harness.otp_version}  # fmt: skip
+            return {
+                "oban_version": harness.oban_version,
+                "elixir": harness.elixir_version,
+                "otp": harness.otp_version,
+            }
     finally:
         db.drop()
 
@@ -144,5 +174,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__)
     add_arguments(parser)
     return run(parser.parse_args(argv))
-
-

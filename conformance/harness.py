@@ -31,7 +31,7 @@ class Harness:
 
     def __init__(self, directory: Path, dsn: str, *, command: list[str] | None = None):
         self.directory = directory
-        self._stderr = tempfile.TemporaryFile(mode="w+b")
+        self._stderr = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 - closed in close()
         env = {k: v for k, v in os.environ.items() if k != "MIX_ENV"}
         env["DATABASE_URL"] = _ecto_url(dsn)
         self._proc = subprocess.Popen(
@@ -117,7 +117,7 @@ def _ecto_url(dsn: str) -> str:
     from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(dsn)
-    auth = params.get("user", "postgres")
+    auth = str(params.get("user") or "postgres")
     if params.get("password"):
         auth += f":{params['password']}"
     host = params.get("host") or "127.0.0.1"
@@ -128,9 +128,13 @@ def _ecto_url(dsn: str) -> str:
 def compile_harness(directory: Path) -> None:
     """Compile once up front so scenario start-ups are warm (and errors surface early)."""
     proc = subprocess.run(
-        ["mix", "compile"], cwd=directory, capture_output=True, text=True, timeout=900,
+        ["mix", "compile"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=900,
         env={k: v for k, v in os.environ.items() if k != "MIX_ENV"},
-    )  # fmt: skip
+    )
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
         raise HarnessError(f"`mix compile` failed in {directory}:\n{tail}")

@@ -82,7 +82,7 @@ class Database:
         self.name = f"conformance_{uuid.uuid4().hex[:10]}"
         params = conninfo_to_dict(admin_dsn)
         params["dbname"] = self.name
-        self.dsn = make_conninfo(**params)
+        self.dsn = make_conninfo("", **params)
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
 
@@ -101,7 +101,9 @@ class Listener:
         for prefix in prefixes:
             for channel in CHANNELS:
                 self.conn.execute(
-                    sql.SQL("LISTEN {}").format(sql.Identifier(notify.channel_name(prefix, channel)))
+                    sql.SQL("LISTEN {}").format(
+                        sql.Identifier(notify.channel_name(prefix, channel))
+                    )
                 )
 
     def drain(self, timeout: float) -> list[dict[str, Any]]:
@@ -143,8 +145,9 @@ class Run:
         self.env = Env(self.db.dsn, max_schema(oban_version))
         prefixes = tuple(dict.fromkeys(("public", *scenario.listen)))
         self.listener = Listener(self.db.dsn, prefixes) if scenario.listen else None
-        self.vars: dict[str, Any] = {"oban": {"version": oban_version,
-                                               "max_schema": max_schema(oban_version)}}  # fmt: skip
+        self.vars: dict[str, Any] = {
+            "oban": {"version": oban_version, "max_schema": max_schema(oban_version)}
+        }
         self.record: list[dict[str, Any]] = []
 
     def close(self) -> None:
@@ -176,8 +179,16 @@ class Run:
         self.env.notifications.extend(notes)
         if step.name:
             self.vars[step.name] = result
-        self.record.append({"index": step.index, "do": step.do, "request": args,
-                            "result": result, "rows": rows, "notifications": notes})  # fmt: skip
+        self.record.append(
+            {
+                "index": step.index,
+                "do": step.do,
+                "request": args,
+                "result": result,
+                "rows": rows,
+                "notifications": notes,
+            }
+        )
 
     def _drain(self) -> list[dict[str, Any]]:
         return self.listener.drain(NOTIFY_SETTLE) if self.listener is not None else []
@@ -202,7 +213,7 @@ class Run:
         return recorded["result"], recorded["rows"], recorded["notifications"]
 
     def _recording_of(self, step: Step) -> dict[str, Any]:
-        recorded = self.recorded_steps.get(step.index)
+        recorded: dict[str, Any] | None = self.recorded_steps.get(step.index)
         if recorded is None or recorded["do"] != step.do:
             raise Failed(f"step {step.index} ({step.do}) is not in the recording: re-record")
         return recorded
@@ -240,8 +251,9 @@ class Run:
         table = sql.SQL("{}.oban_jobs").format(sql.Identifier(prefix))
         updates = sql.SQL(", ").join(
             sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
-            for c in COLUMNS if c != "id"
-        )  # fmt: skip
+            for c in COLUMNS
+            if c != "id"
+        )
         for row in rows.values():
             self.env.conn.execute(
                 sql.SQL(
@@ -251,8 +263,9 @@ class Run:
                 (json.dumps(row),),
             )
         self.env.conn.execute(
-            sql.SQL("SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT max(id) FROM {t}))")
-            .format(t=table),
+            sql.SQL(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT max(id) FROM {t}))"
+            ).format(t=table),
             (f'"{prefix}".oban_jobs',),
         )
 
@@ -314,8 +327,13 @@ def run_scenario(
     reason = skip_reason(scenario, oban_version)
     if reason:
         return Outcome(scenario.id, oban_version, "skipped", 0.0, reason, mode=mode)
-    run = Run(scenario, admin_dsn=admin_dsn, oban_version=oban_version,
-              harness_factory=harness_factory, recording=recording)  # fmt: skip
+    run = Run(
+        scenario,
+        admin_dsn=admin_dsn,
+        oban_version=oban_version,
+        harness_factory=harness_factory,
+        recording=recording,
+    )
     step: Step | None = None
     try:
         for step in scenario.steps:
@@ -331,8 +349,16 @@ def run_scenario(
         run.close()
     if step is not None and status != "passed":
         message = f"step {step.index} ({step.do}): {message}"
-    return Outcome(scenario.id, oban_version, status, time.monotonic() - started, message,
-                   step.index if step and status != "passed" else None, mode, run.record)  # fmt: skip
+    return Outcome(
+        scenario.id,
+        oban_version,
+        status,
+        time.monotonic() - started,
+        message,
+        step.index if step and status != "passed" else None,
+        mode,
+        run.record,
+    )
 
 
 def load_recording(version_dir: Path, scenario_id: str) -> dict[str, Any] | None:
@@ -342,7 +368,11 @@ def load_recording(version_dir: Path, scenario_id: str) -> dict[str, Any] | None
 
 def write_recording(out: Path, outcome: Outcome, harness: dict[str, str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    data = {"scenario": outcome.scenario, "oban_version": outcome.oban_version,
-            "harness": harness, "steps": outcome.record}  # fmt: skip
+    data = {
+        "scenario": outcome.scenario,
+        "oban_version": outcome.oban_version,
+        "harness": harness,
+        "steps": outcome.record,
+    }
     text = json.dumps(data, indent=1, sort_keys=True, default=str, ensure_ascii=False)
     (out / f"{outcome.scenario}.json").write_text(text + "\n")

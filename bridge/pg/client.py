@@ -34,6 +34,7 @@ from bridge.pg._calls import Calls
 from bridge.pg._drive import drive
 from bridge.pg.connect import connect
 from bridge.wire.job import Job, NewJob, Period
+from bridge.wire.recorded import RECORDED_LIMIT, fetch_recorded
 from bridge.wire.unique import UniqueOption
 
 T = TypeVar("T")
@@ -132,10 +133,17 @@ class Client:
         """
         return self._run(
             self._calls.enqueue(
-                worker, args, queue=queue, priority=priority, max_attempts=max_attempts,
-                tags=tags, meta=meta, scheduled_at=scheduled_at, schedule_in=schedule_in,
+                worker,
+                args,
+                queue=queue,
+                priority=priority,
+                max_attempts=max_attempts,
+                tags=tags,
+                meta=meta,
+                scheduled_at=scheduled_at,
+                schedule_in=schedule_in,
                 unique=unique,
-            )  # fmt: skip
+            )
         )
 
     def insert(self, job: NewJob) -> Job:
@@ -157,7 +165,9 @@ class Client:
         worker: str | None = None,
         limit: int = 100,
     ) -> list[Job]:
-        return self._run(self._calls.list_jobs(state=state, queue=queue, worker=worker, limit=limit))
+        return self._run(
+            self._calls.list_jobs(state=state, queue=queue, worker=worker, limit=limit)
+        )
 
     def cancel_job(self, job_id: int) -> Job:
         """Cancel unless final; an executing job also gets Oban's ``pkill`` signal."""
@@ -170,3 +180,19 @@ class Client:
     def delete_job(self, job_id: int) -> bool:
         """Delete a job unless it is executing; returns whether a row was deleted."""
         return self._run(self._calls.delete_job(job_id))
+
+    def record(
+        self, job_id: int, value: Any, *, compressed: bool | int = True, limit: int = RECORDED_LIMIT
+    ) -> Job:
+        """Record ``value`` as the job's output (ETF in ``meta.return``), keeping other meta.
+
+        The value is encoded and checked against ``limit`` (characters of encoded
+        text, Pro's 32,000 by default) before anything is written.
+        """
+        return self._run(self._calls.record(job_id, value, compressed=compressed, limit=limit))
+
+    def fetch_recorded(self, job: Job | int) -> Any:
+        """The recorded output of a job (or job id); ``RecordedMissing`` when there is none."""
+        if isinstance(job, int):
+            job = self.get_job(job)
+        return fetch_recorded(job)

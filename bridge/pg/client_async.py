@@ -24,6 +24,7 @@ from bridge.pg._calls import Calls
 from bridge.pg._drive import adrive
 from bridge.pg.connect import aconnect
 from bridge.wire.job import Job, NewJob, Period
+from bridge.wire.recorded import RECORDED_LIMIT, fetch_recorded
 from bridge.wire.unique import UniqueOption
 
 T = TypeVar("T")
@@ -47,7 +48,9 @@ class AsyncClient:
         check_schema: bool = True,
     ):
         if not isinstance(source, (str, psycopg.AsyncConnection, AsyncConnectionPool)):
-            raise ConfigError("AsyncClient takes a DSN, a psycopg AsyncConnection or an AsyncConnectionPool")
+            raise ConfigError(
+                "AsyncClient takes a DSN, a psycopg AsyncConnection or an AsyncConnectionPool"
+            )
         self._source = source
         self._calls = Calls(prefix, schema_version)
         self._check_schema = check_schema
@@ -124,10 +127,17 @@ class AsyncClient:
         """
         return await self._run(
             self._calls.enqueue(
-                worker, args, queue=queue, priority=priority, max_attempts=max_attempts,
-                tags=tags, meta=meta, scheduled_at=scheduled_at, schedule_in=schedule_in,
+                worker,
+                args,
+                queue=queue,
+                priority=priority,
+                max_attempts=max_attempts,
+                tags=tags,
+                meta=meta,
+                scheduled_at=scheduled_at,
+                schedule_in=schedule_in,
                 unique=unique,
-            )  # fmt: skip
+            )
         )
 
     async def insert(self, job: NewJob) -> Job:
@@ -149,7 +159,9 @@ class AsyncClient:
         worker: str | None = None,
         limit: int = 100,
     ) -> list[Job]:
-        return await self._run(self._calls.list_jobs(state=state, queue=queue, worker=worker, limit=limit))
+        return await self._run(
+            self._calls.list_jobs(state=state, queue=queue, worker=worker, limit=limit)
+        )
 
     async def cancel_job(self, job_id: int) -> Job:
         """Cancel unless final; an executing job also gets Oban's ``pkill`` signal."""
@@ -162,3 +174,21 @@ class AsyncClient:
     async def delete_job(self, job_id: int) -> bool:
         """Delete a job unless it is executing; returns whether a row was deleted."""
         return await self._run(self._calls.delete_job(job_id))
+
+    async def record(
+        self, job_id: int, value: Any, *, compressed: bool | int = True, limit: int = RECORDED_LIMIT
+    ) -> Job:
+        """Record ``value`` as the job's output (ETF in ``meta.return``), keeping other meta.
+
+        The value is encoded and checked against ``limit`` (characters of encoded
+        text, Pro's 32,000 by default) before anything is written.
+        """
+        return await self._run(
+            self._calls.record(job_id, value, compressed=compressed, limit=limit)
+        )
+
+    async def fetch_recorded(self, job: Job | int) -> Any:
+        """The recorded output of a job (or job id); ``RecordedMissing`` when there is none."""
+        if isinstance(job, int):
+            job = await self.get_job(job)
+        return fetch_recorded(job)

@@ -42,10 +42,25 @@ _AVAILABLE, _SCHEDULED = JobState.AVAILABLE, JobState.SCHEDULED
 
 #: the columns of oban_jobs, in a fresh install's physical order (lib/oban/job.ex schema)
 COLUMNS = (
-    "id", "state", "queue", "worker", "args", "errors", "attempt", "max_attempts",
-    "inserted_at", "scheduled_at", "attempted_at", "completed_at", "attempted_by",
-    "discarded_at", "priority", "tags", "meta", "cancelled_at",
-)  # fmt: skip
+    "id",
+    "state",
+    "queue",
+    "worker",
+    "args",
+    "errors",
+    "attempt",
+    "max_attempts",
+    "inserted_at",
+    "scheduled_at",
+    "attempted_at",
+    "completed_at",
+    "attempted_by",
+    "discarded_at",
+    "priority",
+    "tags",
+    "meta",
+    "cancelled_at",
+)
 
 DEFAULT_QUEUE = "default"  # mirrors lib/oban/job.ex schema default
 DEFAULT_MAX_ATTEMPTS = 20  # mirrors lib/oban/job.ex schema default
@@ -53,9 +68,17 @@ MAX_NAME_LENGTH = 127  # mirrors the queue_length/worker_length CHECKs of v02.ex
 
 #: time units accepted by schedule_in / unique period (lib/oban/job.ex @time_units)
 TIME_UNITS: Mapping[str, int] = {
-    "second": 1, "seconds": 1, "minute": 60, "minutes": 60, "hour": 3600, "hours": 3600,
-    "day": 86_400, "days": 86_400, "week": 604_800, "weeks": 604_800,
-}  # fmt: skip
+    "second": 1,
+    "seconds": 1,
+    "minute": 60,
+    "minutes": 60,
+    "hour": 3600,
+    "hours": 3600,
+    "day": 86_400,
+    "days": 86_400,
+    "week": 604_800,
+    "weeks": 604_800,
+}
 
 Period = int | timedelta | tuple[int, str]
 
@@ -223,10 +246,17 @@ class Job:
         Raises ``ValidationError`` naming the field, before anything is written.
         """
         return new_job(
-            worker, args, queue=queue, priority=priority, max_attempts=max_attempts,
-            tags=tags, meta=meta, scheduled_at=scheduled_at, schedule_in=schedule_in,
+            worker,
+            args,
+            queue=queue,
+            priority=priority,
+            max_attempts=max_attempts,
+            tags=tags,
+            meta=meta,
+            scheduled_at=scheduled_at,
+            schedule_in=schedule_in,
             unique=unique,
-        )  # fmt: skip
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The row as JSON-ready data, timestamps in ISO-8601 (naive UTC, like row_to_json)."""
@@ -336,4 +366,3 @@ def decode_job(row: Mapping[str, Any]) -> Job:
 def mark_conflict(job: Job) -> Job:
     """The existing job returned by a unique insert, flagged like Oban's ``conflict?: true``."""
     return replace(job, conflict=True)
-

@@ -22,18 +22,32 @@ from typing import Any, Literal
 from bridge.errors import ValidationError
 
 STATES = (
-    "available", "suspended", "scheduled", "executing",
-    "retryable", "completed", "discarded", "cancelled",
-)  # fmt: skip
+    "available",
+    "suspended",
+    "scheduled",
+    "executing",
+    "retryable",
+    "completed",
+    "discarded",
+    "cancelled",
+)
 
 #: lib/oban/job.ex unique_states/1 (v2.23.1); ``successful`` is the default
 STATE_GROUPS: Mapping[str, tuple[str, ...]] = {
-    "all": ("suspended", "scheduled", "available", "executing",
-            "retryable", "completed", "discarded", "cancelled"),
+    "all": (
+        "suspended",
+        "scheduled",
+        "available",
+        "executing",
+        "retryable",
+        "completed",
+        "discarded",
+        "cancelled",
+    ),
     "incomplete": ("suspended", "available", "scheduled", "executing", "retryable"),
     "scheduled": ("scheduled",),
     "successful": ("suspended", "available", "scheduled", "executing", "retryable", "completed"),
-}  # fmt: skip
+}
 
 UNIQUE_FIELDS = ("args", "meta", "queue", "worker")  # mirrors lib/oban/job.ex @unique_fields
 KEYABLE_FIELDS = ("args", "meta")  # mirrors lib/oban/job.ex @keyable_fields
@@ -110,8 +124,9 @@ def _period(value: Any) -> int | Literal["infinity"]:
 def _states(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         if value not in STATE_GROUPS:
-            raise ValidationError("unique", f"expected states {value!r} to be one of "
-                                  f"{tuple(STATE_GROUPS)}")  # fmt: skip
+            raise ValidationError(
+                "unique", f"expected states {value!r} to be one of {tuple(STATE_GROUPS)}"
+            )
         return STATE_GROUPS[value]
     states = tuple(str(s) for s in value) if isinstance(value, (list, tuple)) else ()
     if not states or not all(s in STATES for s in states):

@@ -17,14 +17,28 @@ def cli(*argv: str, dsn: str | None = None) -> subprocess.CompletedProcess[str]:
     if dsn is not None:
         env["DATABASE_URL"] = dsn
     return subprocess.run(
-        [sys.executable, "-m", "bridge", *argv], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "bridge", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=60,
-    )  # fmt: skip
+    )
 
 
 def test_enqueue_list_and_manage(dsn: str) -> None:
-    out = cli("enqueue", "MyApp.Workers.Mailer", "--args", '{"to": "a@b.c"}', "--queue",
-              "mailers", "--tags", " Urgent ,urgent", "--priority", "2", dsn=dsn)  # fmt: skip
+    out = cli(
+        "enqueue",
+        "MyApp.Workers.Mailer",
+        "--args",
+        '{"to": "a@b.c"}',
+        "--queue",
+        "mailers",
+        "--tags",
+        " Urgent ,urgent",
+        "--priority",
+        "2",
+        dsn=dsn,
+    )
     assert out.returncode == 0, out.stderr
     job_id = int(out.stdout)
     row = json.loads(cli("enqueue", "MyApp.W", "--schedule-in", "60", "--json", dsn=dsn).stdout)
@@ -33,12 +47,16 @@ def test_enqueue_list_and_manage(dsn: str) -> None:
     assert table.returncode == 0
     assert table.stdout.splitlines()[0].split()[:3] == ["ID", "STATE", "QUEUE"]
     assert "MyApp.Workers.Mailer" in table.stdout
-    listed = [json.loads(line) for line in cli("jobs", "--json", "--queue", "mailers",
-                                                 dsn=dsn).stdout.splitlines()]  # fmt: skip
+    listed = [
+        json.loads(line)
+        for line in cli("jobs", "--json", "--queue", "mailers", dsn=dsn).stdout.splitlines()
+    ]
     assert [(r["id"], r["tags"], r["priority"]) for r in listed] == [(job_id, ["urgent"], 2)]
     assert cli("jobs", "cancel", str(job_id), dsn=dsn).stdout.strip() == f"job {job_id}: cancelled"
     assert cli("jobs", "retry", str(job_id), dsn=dsn).stdout.strip() == f"job {job_id}: available"
-    assert cli("jobs", "--dsn", dsn, "delete", str(job_id)).stdout.strip() == f"job {job_id}: deleted"
+    assert (
+        cli("jobs", "--dsn", dsn, "delete", str(job_id)).stdout.strip() == f"job {job_id}: deleted"
+    )
     missing = cli("jobs", "delete", str(job_id), dsn=dsn)
     assert missing.returncode == 1 and missing.stderr.strip() == (
         f"oban-bridge: error: no job with id {job_id}"

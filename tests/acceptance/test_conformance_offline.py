@@ -41,8 +41,7 @@ def test_replay(version: str, scenario: Any, admin_dsn: str) -> None:
         pytest.skip(reason)
     recording = load_recording(VECTORS / f"oban-{version}", scenario.id)
     assert recording is not None, f"no recording of {scenario.id} for Oban {version}: re-record"
-    outcome = run_scenario(scenario, admin_dsn=admin_dsn, oban_version=version,
-                           recording=recording)  # fmt: skip
+    outcome = run_scenario(scenario, admin_dsn=admin_dsn, oban_version=version, recording=recording)
     assert outcome.status == "passed", outcome.message
 
 
@@ -65,8 +64,9 @@ def test_a_broken_bridge_fails_the_named_scenario(
     monkeypatch.setattr(job, "normalize_tags", not_lowercased)
     scenario = next(s for s in load_all() if s.id == "enqueue.tags_normalised")
     recording = load_recording(VECTORS / "oban-2.23.1", scenario.id)
-    outcome = run_scenario(scenario, admin_dsn=admin_dsn, oban_version="2.23.1",
-                           recording=recording)  # fmt: skip
+    outcome = run_scenario(
+        scenario, admin_dsn=admin_dsn, oban_version="2.23.1", recording=recording
+    )
     assert outcome.status == "failed"
     assert "bridge.enqueue" in outcome.message and '-    "foo",' in outcome.message
 
@@ -74,25 +74,43 @@ def test_a_broken_bridge_fails_the_named_scenario(
 def test_cli_offline_writes_junit_and_json(tmp_path: Path, admin_dsn: str) -> None:
     junit, report = tmp_path / "c.xml", tmp_path / "c.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "bridge", "conformance", "--offline", "--dsn", admin_dsn,
-         "-k", "recorded.python_bytes", "--junit", str(junit), "--json", str(report)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bridge",
+            "conformance",
+            "--offline",
+            "--dsn",
+            admin_dsn,
+            "-k",
+            "recorded.python_bytes",
+            "--junit",
+            str(junit),
+            "--json",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "2 passed, 0 failed, 0 skipped" in proc.stdout
     results = json.loads(report.read_text())
     assert {(r["oban_version"], r["status"]) for r in results} == {
-        ("2.18.3", "passed"), ("2.23.1", "passed"),
-    }  # fmt: skip
+        ("2.18.3", "passed"),
+        ("2.23.1", "passed"),
+    }
     assert "<testsuite" in junit.read_text()
 
 
 def test_cli_without_harness_skips_with_a_reason(admin_dsn: str) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bridge", "conformance", "--dsn", admin_dsn, "-k", "schema."],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     assert proc.returncode == 0
     assert "live suite skipped: no Elixir harness given" in proc.stdout
     assert "SKIP" in proc.stdout and "0 passed, 0 failed, 6 skipped" in proc.stdout

@@ -1,6 +1,6 @@
 """Read an Oban schema back from pg_catalog in the vectors' ``summary`` format, and test helpers.
 
-Mirrors how ``/work/shared/vectors/*/schema.json`` was captured from live Oban: with
+Mirrors how ``../shared/vectors/*/schema.json`` was captured from live Oban: with
 ``search_path = pg_catalog`` so types and defaults come out schema-qualified; columns in
 attnum order; constraints and indexes sorted by name.
 """

@@ -69,8 +69,10 @@ def test_job_management_follows_oban(dsn: str) -> None:
         retried = client.retry_job(job.id)  # type: ignore[arg-type]
         # mirrors Engine.retry_all_jobs: max_attempts = GREATEST(max_attempts, attempt + 1)
         assert (retried.state, retried.max_attempts, retried.discarded_at) == (
-            JobState.AVAILABLE, 2, None,
-        )  # fmt: skip
+            JobState.AVAILABLE,
+            2,
+            None,
+        )
         cancelled = client.cancel_job(job.id)  # type: ignore[arg-type]
         assert cancelled.state is JobState.CANCELLED and cancelled.cancelled_at is not None
         assert client.cancel_job(job.id).cancelled_at == cancelled.cancelled_at  # final: no-op
@@ -143,9 +145,9 @@ def test_v12_database_when_v14_is_required(migrated: Any) -> None:
 
 
 def test_unreachable_database() -> None:
-    with Client("postgresql://postgres@127.0.0.1:1/nope") as client:
-        with pytest.raises(DatabaseError, match="cannot connect"):
-            client.enqueue("W", {})
+    client = Client("postgresql://postgres@127.0.0.1:1/nope")
+    with pytest.raises(DatabaseError, match="cannot connect"):
+        client.enqueue("W", {})
 
 
 def test_db_constraint_errors_are_typed(dsn: str) -> None:
@@ -163,8 +165,10 @@ def test_async_client_mirrors_sync(dsn: str) -> None:
             assert again.conflict and again.id == job.id
             jobs = await client.insert_all([Job.new("W", {"b": i}) for i in range(3)])
             assert [j.args for j in await client.list_jobs(worker="W", limit=10)][:3] == [
-                {"b": 2}, {"b": 1}, {"b": 0},
-            ]  # fmt: skip
+                {"b": 2},
+                {"b": 1},
+                {"b": 0},
+            ]
             assert (await client.cancel_job(jobs[0].id)).state is JobState.CANCELLED  # type: ignore[arg-type]
         async with AsyncConnectionPool(dsn, open=False) as pool:
             assert (await AsyncClient(pool).get_job(job.id)).id == job.id  # type: ignore[arg-type]
@@ -179,8 +183,11 @@ def test_async_client_mirrors_sync(dsn: str) -> None:
 
 def test_sync_and_async_expose_the_same_api() -> None:
     def public(cls: type) -> dict[str, inspect.Signature]:
-        return {n: inspect.signature(f) for n, f in vars(cls).items()
-                if callable(f) and not n.startswith("_") and n != "close"}  # fmt: skip
+        return {
+            n: inspect.signature(f)
+            for n, f in vars(cls).items()
+            if callable(f) and not n.startswith("_") and n != "close"
+        }
 
     sync, coro = public(Client), public(AsyncClient)
     assert sync.keys() == coro.keys()

@@ -45,12 +45,17 @@ def test_payloads_are_exactly_elixirs(dsn: str, listener: Listener) -> None:
         client.enqueue("MyApp.W", {"n": 1}, queue="alpha")
         single = listener.drain()
         client.insert_all(
-            [Job.new("MyApp.W", {"n": 2}, queue="alpha"), Job.new("MyApp.W", {"n": 3}, queue="alpha"),
-             Job.new("MyApp.W", {"n": 4}, queue="omega")]
-        )  # fmt: skip
+            [
+                Job.new("MyApp.W", {"n": 2}, queue="alpha"),
+                Job.new("MyApp.W", {"n": 3}, queue="alpha"),
+                Job.new("MyApp.W", {"n": 4}, queue="omega"),
+            ]
+        )
         many = listener.drain()
-    expected = {name: [(w["channel"], w["payload"]) for w in steps[name]["wire"]]
-                for name in ("insert_single", "insert_all")}  # fmt: skip
+    expected = {
+        name: [(w["channel"], w["payload"]) for w in steps[name]["wire"]]
+        for name in ("insert_single", "insert_all")
+    }
     assert single == expected["insert_single"]
     assert many == expected["insert_all"]
 

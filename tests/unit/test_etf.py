@@ -22,13 +22,17 @@ from bridge.wire.etf import (
     Charlist,
     ErlList,
     FrozenMap,
+    Fun,
     ImproperList,
     Pid,
+    Port,
+    Ref,
     TermMap,
     as_text,
     compare,
     decode,
     encode,
+    freeze,
     sort_keys,
     term_key,
 )
@@ -72,6 +76,22 @@ def test_special_atoms_map_to_python_constants() -> None:
     assert decode(encode(False)) is False
     assert decode(encode(Atom("undefined"))) == Atom("undefined")
     assert decode(encode(Atom("nil"))) is None  # the same Erlang term as None
+
+
+@pytest.mark.parametrize(
+    "encoded", [b"s\x04true", b"d\x00\x04true", b"w\x04true", b"v\x00\x04true", b"s\x02zq"]
+)
+def test_every_atom_tag_decodes_the_same_when_cached(encoded: bytes) -> None:
+    """Regression: the atom cache must compute each tag's length field right, also
+    when the atom is the last byte of the input (the second decode hits the cache)."""
+    for raw in (
+        b"\x83" + encoded,
+        b"\x83h\x02a\x01" + encoded,
+        b"\x83l\x00\x00\x00\x01" + encoded + b"j",
+    ):
+        first, second = decode(raw), decode(raw)
+        assert first == second
+        assert first in (True, Atom("zq"), (1, True), (1, Atom("zq")), [True], [Atom("zq")])
 
 
 def test_minor_version_2_is_default_and_writes_utf8_atoms() -> None:
@@ -332,6 +352,37 @@ def test_float_ext_decodes() -> None:
 
 def test_as_text_reads_a_charlist() -> None:
     assert as_text(decode(encode(Charlist("日本")))) == "日本"
+
+
+def test_legacy_and_v4_opaque_tags_decode_and_re_encode_in_current_tags() -> None:
+    node = b"w\x03n@h"
+    cases = [
+        (b"g" + node + b"\x00\x00\x00\x05\x00\x00\x00\x06\x02", Pid(Atom("n@h"), 5, 6, 2), 88),
+        (b"f" + node + b"\x00\x00\x00\x07\x01", Port(Atom("n@h"), 7, 1), 89),
+        (
+            b"x" + node + (2**40).to_bytes(8, "big") + b"\x00\x00\x00\x03",
+            Port(Atom("n@h"), 2**40, 3),
+            120,
+        ),
+        (b"e" + node + b"\x00\x00\x00\x09\x01", Ref(Atom("n@h"), 1, (9,)), 90),
+        (
+            b"r\x00\x02" + node + b"\x01\x00\x00\x00\x01\x00\x00\x00\x02",
+            Ref(Atom("n@h"), 1, (1, 2)),
+            90,
+        ),
+    ]
+    for raw, value, new_tag in cases:
+        assert decode(b"\x83" + raw, allow_opaque=True) == value
+        assert encode(value)[1] == new_tag
+        assert decode(encode(value), allow_opaque=True) == value
+
+
+def test_fun_with_unhashable_free_variables_as_a_map_key() -> None:
+    fun = Fun(1, bytes(16), 0, Atom("m"), 0, 0, Pid(Atom("n@h"), 1, 0, 1), ([1], {"k": 2}))
+    raw = encode(TermMap([(fun, "v"), (1, "w")]))
+    back = decode(raw, allow_opaque=True)
+    assert back[freeze(fun)] == "v" and back[1] == "w"
+    assert encode(back, deterministic=False) == raw
 
 
 def test_opaque_terms_re_encode_exactly() -> None:

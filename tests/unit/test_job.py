@@ -18,8 +18,12 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "inserts"
 def test_defaults_match_oban() -> None:
     job = Job.new("MyApp.Workers.Example", {"id": 1})
     assert (job.queue, job.max_attempts, job.priority, job.tags, job.meta) == (
-        "default", 20, None, (), {},
-    )  # fmt: skip
+        "default",
+        20,
+        None,
+        (),
+        {},
+    )
     assert job.state is JobState.AVAILABLE
 
 
@@ -97,14 +101,29 @@ def test_unique_true_is_infinite_with_default_states() -> None:
     assert unique is not None
     assert unique.period == "infinity"
     assert unique.states == (
-        "suspended", "available", "scheduled", "executing", "retryable", "completed",
-    )  # fmt: skip
+        "suspended",
+        "available",
+        "scheduled",
+        "executing",
+        "retryable",
+        "completed",
+    )
     assert unique.fields == ("args", "queue", "worker")
 
 
 def test_decode_job_rejects_unknown_state_and_keeps_null_meta_empty() -> None:
-    row = {"id": 1, "state": "available", "queue": "q", "worker": "W", "args": {},
-           "attempt": 0, "max_attempts": 20, "meta": None, "tags": None, "errors": None}  # fmt: skip
+    row = {
+        "id": 1,
+        "state": "available",
+        "queue": "q",
+        "worker": "W",
+        "args": {},
+        "attempt": 0,
+        "max_attempts": 20,
+        "meta": None,
+        "tags": None,
+        "errors": None,
+    }
     job = decode_job(row)
     assert job.meta == {} and job.tags == [] and job.errors == []
     with pytest.raises(DecodeError):

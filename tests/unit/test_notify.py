@@ -47,10 +47,17 @@ def test_z_prefixed_payload_decodes() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    ["", "not json", "[1,2]", "Z:!!!", "Z:" + base64.b64encode(b"plain").decode(), "H4sI====",
-     "Z:" + base64.b64encode(gzip.compress(b"[1]")).decode(),
-     "Z:" + base64.b64encode(gzip.compress(b"{\"a\":1}")[:-6]).decode()],
-)  # fmt: skip
+    [
+        "",
+        "not json",
+        "[1,2]",
+        "Z:!!!",
+        "Z:" + base64.b64encode(b"plain").decode(),
+        "H4sI====",
+        "Z:" + base64.b64encode(gzip.compress(b"[1]")).decode(),
+        "Z:" + base64.b64encode(gzip.compress(b'{"a":1}')[:-6]).decode(),
+    ],
+)
 def test_malformed_payloads_raise_decode_error(payload: str) -> None:
     with pytest.raises(DecodeError):
         notify.decode_payload(payload)

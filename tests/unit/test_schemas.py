@@ -2,7 +2,7 @@
 
 Data: ``tests/fixtures/schemas/oban-<version>.json`` — every ``row_to_json`` row of the
 vectors' ``jobs.json``/``cron.json`` and every NOTIFY of ``notifications.json``/``cron.json``
-(see :func:`extract`). When ``/work/shared/vectors`` is present the fixtures are re-extracted
+(see :func:`extract`). When ``../shared/vectors`` is present the fixtures are re-extracted
 from it and must be identical (regenerate with ``python tests/unit/test_schemas.py``).
 """
 
@@ -32,7 +32,7 @@ COLUMNS = frozenset(
 )  # fmt: skip
 
 
-# --- fixture extraction (also used to cross-check against /work/shared/vectors) ------------
+# --- fixture extraction (also used to cross-check against ../shared/vectors) ------------
 
 
 def _is_fresh_insert(path: str) -> bool:
@@ -92,7 +92,7 @@ def extract(directory: Path) -> dict[str, Any]:
     ]
     return {
         "oban_version": jobs["oban_version"],
-        "source": f"/work/shared/vectors/{directory.name}/{{jobs,cron,notifications}}.json",
+        "source": f"../shared/vectors/{directory.name}/{{jobs,cron,notifications}}.json",
         "rows": rows,
         "notifications": messages,
     }

@@ -300,7 +300,10 @@ class _Walk:
                 return i32(d, pos + 1)[0], pos + 5
             if tag == 119 or tag == 100 or tag == 118 or tag == 115:
                 if fast_atoms:
-                    b = pos + 2 + d[pos + 1] if tag == 119 else pos + 3 + _u16(d, pos + 1)[0]
+                    if tag == 119 or tag == 115:  # u8 length; 100/118 have u16
+                        b = pos + 2 + d[pos + 1]
+                    else:
+                        b = pos + 3 + _u16(d, pos + 1)[0]
                     hit = acache.get(d[pos:b], acache)
                     if hit is not acache:
                         return hit, b

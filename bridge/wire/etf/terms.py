@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 _ATOM_CACHE: dict[str, Atom] = {}
@@ -222,6 +222,18 @@ def term_key(value: Any) -> Any:
     if isinstance(value, Mapping):
         pairs = value.pairs() if isinstance(value, TermMap) else value.items()
         return ("m", frozenset((term_key(k), term_key(v)) for k, v in pairs))
+    if cls is Fun:  # free variables may hold lists and maps
+        return (
+            "F",
+            value.arity,
+            value.uniq,
+            value.index,
+            value.module,
+            value.old_index,
+            value.old_uniq,
+            value.pid,
+            tuple(map(term_key, value.free_vars)),
+        )
     return ("o", value)
 
 
@@ -288,4 +300,6 @@ def freeze(value: Any) -> Any:
         return tuple(map(freeze, value))
     if cls is ImproperList:
         return ImproperList(tuple(map(freeze, value.items)), freeze(value.tail))
+    if cls is Fun:
+        return replace(value, free_vars=tuple(map(freeze, value.free_vars)))
     return value
