@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.errors import ConfigError
 from bridge.ops import Op
 from bridge.ops import jobs as job_ops
-from bridge.wire.job import Job, NewJob, Period, new_job
+from bridge.wire.job import Job, JobOptions, NewJob, new_job
 from bridge.wire.recorded import RECORDED_LIMIT, encode_recorded
-from bridge.wire.unique import UniqueOption
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 def utc_now() -> datetime:
@@ -34,32 +36,9 @@ class Calls:
         self.schema_version = schema_version
 
     def enqueue(
-        self,
-        worker: str,
-        args: Mapping[str, Any] | None = None,
-        *,
-        queue: str = "default",
-        priority: int | None = None,
-        max_attempts: int = 20,
-        tags: Iterable[Any] = (),
-        meta: Mapping[str, Any] | None = None,
-        scheduled_at: datetime | None = None,
-        schedule_in: Period | None = None,
-        unique: UniqueOption = None,
+        self, worker: str, args: Mapping[str, Any] | None, **options: Unpack[JobOptions]
     ) -> Op[Job]:
-        job = new_job(
-            worker,
-            args,
-            queue=queue,
-            priority=priority,
-            max_attempts=max_attempts,
-            tags=tags,
-            meta=meta,
-            scheduled_at=scheduled_at,
-            schedule_in=schedule_in,
-            unique=unique,
-        )
-        return self.insert(job)
+        return self.insert(new_job(worker, args, **options))
 
     def insert(self, job: NewJob) -> Op[Job]:
         if not isinstance(job, NewJob):

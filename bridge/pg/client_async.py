@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import pq
@@ -23,9 +22,11 @@ from bridge.ops.schema import require_version
 from bridge.pg._calls import Calls
 from bridge.pg._drive import adrive
 from bridge.pg.connect import aconnect
-from bridge.wire.job import Job, NewJob, Period
+from bridge.wire.job import Job, JobOptions, NewJob
 from bridge.wire.recorded import RECORDED_LIMIT, fetch_recorded
-from bridge.wire.unique import UniqueOption
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 T = TypeVar("T")
 Source = str | psycopg.AsyncConnection[Any] | AsyncConnectionPool
@@ -107,38 +108,15 @@ class AsyncClient:
     # -- jobs ---------------------------------------------------------------------------------
 
     async def enqueue(
-        self,
-        worker: str,
-        args: Mapping[str, Any] | None = None,
-        *,
-        queue: str = "default",
-        priority: int | None = None,
-        max_attempts: int = 20,
-        tags: Iterable[Any] = (),
-        meta: Mapping[str, Any] | None = None,
-        scheduled_at: datetime | None = None,
-        schedule_in: Period | None = None,
-        unique: UniqueOption = None,
+        self, worker: str, args: Mapping[str, Any] | None = None, **options: Unpack[JobOptions]
     ) -> Job:
         """Insert one job for ``worker`` (an Elixir module name or any worker string).
 
-        Options are ``Oban.Job.new/2``'s. Returns the inserted row, or with
-        ``unique`` the existing job flagged ``conflict=True``.
+        ``options`` are ``Oban.Job.new/2``'s (``bridge.wire.job.JobOptions``): queue,
+        priority, max_attempts, tags, meta, scheduled_at / schedule_in, unique. Returns
+        the inserted row, or with ``unique`` the existing job flagged ``conflict=True``.
         """
-        return await self._run(
-            self._calls.enqueue(
-                worker,
-                args,
-                queue=queue,
-                priority=priority,
-                max_attempts=max_attempts,
-                tags=tags,
-                meta=meta,
-                scheduled_at=scheduled_at,
-                schedule_in=schedule_in,
-                unique=unique,
-            )
-        )
+        return await self._run(self._calls.enqueue(worker, args, **options))
 
     async def insert(self, job: NewJob) -> Job:
         """Insert a job built with ``Job.new(...)``."""

@@ -15,10 +15,13 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from bridge.errors import DecodeError, ValidationError
 from bridge.wire.unique import Unique, UniqueOption, cast_unique
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 class JobState(str, enum.Enum):
@@ -81,6 +84,19 @@ TIME_UNITS: Mapping[str, int] = {
 }
 
 Period = int | timedelta | tuple[int, str]
+
+
+class JobOptions(TypedDict, total=False):
+    """The options of ``Oban.Job.new/2`` (lib/oban/job.ex @permitted_params + virtuals)."""
+
+    queue: str
+    priority: int | None
+    max_attempts: int
+    tags: Iterable[Any]
+    meta: Mapping[str, Any] | None
+    scheduled_at: datetime | None
+    schedule_in: Period | None
+    unique: UniqueOption
 
 
 def to_seconds(value: Period, name: str) -> int:
@@ -229,34 +245,13 @@ class Job:
 
     @staticmethod
     def new(
-        worker: str,
-        args: Mapping[str, Any] | None = None,
-        *,
-        queue: str = DEFAULT_QUEUE,
-        priority: int | None = None,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        tags: Iterable[Any] = (),
-        meta: Mapping[str, Any] | None = None,
-        scheduled_at: datetime | None = None,
-        schedule_in: Period | None = None,
-        unique: UniqueOption = None,
+        worker: str, args: Mapping[str, Any] | None = None, **options: Unpack[JobOptions]
     ) -> NewJob:
         """Validate a job like ``Oban.Job.new/2`` and return the insert parameters.
 
         Raises ``ValidationError`` naming the field, before anything is written.
         """
-        return new_job(
-            worker,
-            args,
-            queue=queue,
-            priority=priority,
-            max_attempts=max_attempts,
-            tags=tags,
-            meta=meta,
-            scheduled_at=scheduled_at,
-            schedule_in=schedule_in,
-            unique=unique,
-        )
+        return new_job(worker, args, **options)
 
     def to_dict(self) -> dict[str, Any]:
         """The row as JSON-ready data, timestamps in ISO-8601 (naive UTC, like row_to_json)."""
