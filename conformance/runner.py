@@ -203,8 +203,8 @@ class Run:
         recorded = self._recording_of(step)
         if normalize(recorded["request"]) != normalize(args):
             raise Failed(
-                f"step {step.index} ({step.do}): bridge now gives Elixir a different request "
-                f"than when the vectors were recorded\n{diff(recorded['request'], args)}"
+                "bridge now gives Elixir a different request than when the vectors were "
+                f"recorded\n{diff(recorded['request'], args)}"
             )
         if step.do == "elixir.migrate":
             self._replay_migrate(args)
@@ -215,7 +215,7 @@ class Run:
     def _recording_of(self, step: Step) -> dict[str, Any]:
         recorded: dict[str, Any] | None = self.recorded_steps.get(step.index)
         if recorded is None or recorded["do"] != step.do:
-            raise Failed(f"step {step.index} ({step.do}) is not in the recording: re-record")
+            raise Failed("this step is not in the recording: re-record the vectors")
         return recorded
 
     def _recorded(self, step: Step, args: dict[str, Any]) -> tuple[Any, Any, Any]:
@@ -280,8 +280,9 @@ class Run:
         ):
             if normalize(mine) != normalize(theirs):
                 raise Failed(
-                    f"step {step.index} ({step.do}): {what} differ from the live recording "
-                    f"(Oban {self.oban_version})\n{diff(normalize(theirs), normalize(mine))}"
+                    f"{what}: not what this step gave in the live recording (Oban "
+                    f"{self.oban_version})\n"
+                    f"{diff(normalize(theirs), normalize(mine))}"
                 )
 
 
@@ -291,15 +292,12 @@ def _validate(step: Step, rows: dict[str, Any], notes: list[dict[str, Any]]) -> 
         try:
             schemas.validate("job_row", row)
         except SchemaViolation as exc:
-            raise Failed(f"step {step.index} ({step.do}): job {job_id}'s row: {exc}") from None
+            raise Failed(f"job {job_id}'s row breaks the job_row schema: {exc}") from None
     for note in notes:
         try:
             schemas.validate_notification(note["channel"], note["decoded"])
         except SchemaViolation as exc:
-            raise Failed(
-                f"step {step.index} ({step.do}): NOTIFY {note['payload']!r} on "
-                f"{note['channel']}: {exc}"
-            ) from None
+            raise Failed(f"NOTIFY {note['payload']!r} on {note['channel']}: {exc}") from None
 
 
 def _job_ids(result: Any) -> set[int]:
