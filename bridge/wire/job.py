@@ -15,6 +15,10 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from json.encoder import (  # type: ignore[attr-defined]
+    c_make_encoder,
+    encode_basestring,
+)
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from bridge.errors import DecodeError, ValidationError
@@ -122,13 +126,17 @@ def to_seconds(value: Period, name: str) -> int:
 def normalize_tags(tags: Iterable[Any]) -> list[str]:
     """String, trim, lowercase, drop empties, dedupe keeping order (``Job.normalize_tags``)."""
     # mirrors lib/oban/job.ex normalize_tags/1
+    if not tags:
+        return []
     if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable):
         raise ValidationError("tags", f"expected a list of strings, got {tags!r}")
     out: list[str] = []
     for tag in tags:
-        if isinstance(tag, bool) or not isinstance(tag, (str, int, float)):
-            raise ValidationError("tags", f"expected strings, got {tag!r}")
-        text = str(tag).strip().lower()
+        if type(tag) is not str:
+            if isinstance(tag, bool) or not isinstance(tag, (str, int, float)):
+                raise ValidationError("tags", f"expected strings, got {tag!r}")
+            tag = str(tag)
+        text = tag.strip().lower()
         if text and text not in out:
             out.append(text)
     return out
@@ -143,6 +151,13 @@ def _refuse(value: Any) -> Any:
 _JSON = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_refuse
 )
+# the same encoder built once (JSONEncoder.encode builds a new C encoder on every call,
+# which is most of its cost for the small maps job args are)
+_C_JSON = (
+    c_make_encoder(None, _refuse, encode_basestring, None, ":", ",", False, False, False)
+    if c_make_encoder is not None
+    else None
+)
 
 
 def encode_json(value: Any, name: str) -> str:
@@ -152,8 +167,10 @@ def encode_json(value: Any, name: str) -> str:
     if not value:
         return "{}"
     try:
+        if _C_JSON is not None and type(value) is dict:
+            return "".join(_C_JSON(value, 0))
         return _JSON.encode(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValidationError(name, f"is not JSON-serialisable: {exc}") from None
 
 
@@ -187,11 +204,13 @@ def _utc_naive(value: datetime, name: str) -> datetime:
     return value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewJob:
     """A validated job ready for insertion: Elixir's insert changeset, as data.
 
     ``args_json`` / ``meta_json`` are the serialised forms (done once, at validation).
+    Treat it as immutable: build another with ``Job.new`` (not frozen only because a
+    frozen dataclass costs a third of ``Job.new``'s time in bulk inserts).
     """
 
     worker: str
