@@ -109,3 +109,25 @@ def erl() -> str:
     if path is None:
         pytest.skip("erl not on PATH (install Debian's erlang-base)")
     return path
+
+
+@pytest.fixture
+def migrated(db_factory: DatabaseFactory) -> Any:
+    """``migrated(12)``: a new database migrated by bridge to that version (public prefix).
+
+    ``tests/pg`` overrides this with a richer version that walks several versions.
+    """
+    import psycopg
+
+    from bridge.ops.schema import migrate
+    from bridge.pg._drive import drive
+
+    def make(*versions: int, prefix: str = "public") -> str:
+        dsn = db_factory.create()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for version in versions:
+                with conn.transaction():
+                    drive(migrate(prefix=prefix, version=version), conn)
+        return dsn
+
+    return make

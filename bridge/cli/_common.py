@@ -24,8 +24,19 @@ def json_object(text: str, option: str) -> dict[str, Any]:
     return value
 
 
-def client(args: argparse.Namespace, *, schema_version: int = 14) -> Client:
-    return Client(require_dsn(args.dsn), prefix=args.prefix, schema_version=schema_version)
+def add_schema_version(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    parser.add_argument(
+        "--schema-version",
+        type=int,
+        choices=(12, 13, 14),
+        default=argparse.SUPPRESS if nested else 14,
+        help="the migration version the cluster runs at (12 for Oban ≤ 2.19; default 14)",
+    )
+
+
+def client(args: argparse.Namespace) -> Client:
+    version = getattr(args, "schema_version", 14)
+    return Client(require_dsn(args.dsn), prefix=args.prefix, schema_version=version)
 
 
 def job_json(job: Job) -> str:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from bridge.cli import add_dsn
-from bridge.cli._common import client, job_json, json_object
+from bridge.cli._common import add_schema_version, client, job_json, json_object
 
 
 def register(sub: Any) -> None:
@@ -23,6 +23,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--schedule-in", type=int, default=None, metavar="SECONDS")
     parser.add_argument("--json", action="store_true", help="print the inserted row as JSON")
     add_dsn(parser)
+    add_schema_version(parser)
     parser.set_defaults(func=run)
 
 

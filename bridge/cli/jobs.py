@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from bridge.cli import add_dsn
-from bridge.cli._common import client, job_json, job_table
+from bridge.cli._common import add_schema_version, client, job_json, job_table
 from bridge.wire.job import JobState
 
 
@@ -18,6 +18,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--json", action="store_true", help="one JSON row per line")
     add_dsn(parser)
+    add_schema_version(parser)
     parser.set_defaults(func=run_list)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
     for name, func, text in (
@@ -29,6 +30,7 @@ def register(sub: Any) -> None:
         action.add_argument("id", type=int)
         action.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
         add_dsn(action, nested=True)
+        add_schema_version(action, nested=True)
         action.set_defaults(func=func)
 
 

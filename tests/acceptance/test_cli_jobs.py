@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -92,3 +93,13 @@ def test_database_problems_are_one_line(empty_dsn: str) -> None:
         out = cli("enqueue", "W", dsn=dsn)
         assert out.returncode == 1, out
         assert text in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_a_v12_cluster_is_addressed_with_schema_version(migrated: Any) -> None:
+    dsn = migrated(12)
+    refused = cli("enqueue", "W", dsn=dsn)
+    assert refused.returncode == 1 and "version 12, version 14 is required" in refused.stderr
+    out = cli("enqueue", "W", "--schema-version", "12", "--json", dsn=dsn)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["state"] == "available"
+    assert cli("jobs", "--schema-version", "12", dsn=dsn).returncode == 0
