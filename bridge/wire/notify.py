@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import json
+import struct
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -88,7 +88,20 @@ def encode_legacy(message: Mapping[str, Any]) -> str:
     """``base64(gzip(json))`` as Oban ≤ 2.20 sends it (for tests and old-cluster tooling)."""
     # mirrors lib/oban/notifier.ex encode/1 (v2.18.3): :zlib.gzip (level 6, mtime 0), base64
     text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return base64.b64encode(gzip.compress(text.encode(), compresslevel=6, mtime=0)).decode()
+    return base64.b64encode(_gzip(text.encode())).decode()
+
+
+def _gzip(data: bytes) -> bytes:
+    """An RFC 1952 member exactly as zlib's gzip wrapper writes it (as Erlang's :zlib.gzip).
+
+    Built by hand because Python's own ``gzip`` header differs across versions (the OS
+    byte is 255 before 3.11, 3 after).
+    """
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = deflate.compress(data) + deflate.flush()
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"  # no flags, mtime 0, XFL 0, OS Unix
+    trailer = struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    return header + body + trailer
 
 
 def insert_messages(queues: list[str]) -> list[str]:
