@@ -18,7 +18,7 @@ import uuid
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from bridge import Client, Job
 from bridge.ops.schema import migrate
@@ -29,9 +29,7 @@ def fresh_database(admin: str) -> tuple[str, str]:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(admin)
-    params["dbname"] = name
-    dsn = make_conninfo(**params)
+    dsn = make_conninfo(admin, dbname=name)
     with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
         drive(migrate("public", 14), conn)
     return name, dsn

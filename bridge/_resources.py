@@ -2,8 +2,8 @@
 
 An installed wheel ships ``schema/`` as the package ``bridge._schema`` (``schema/_build.py``);
 a source checkout or editable install has no such package and keeps ``schema/`` beside
-``bridge/``. This is the same lookup ``bridge.ops.schema._sql_dir`` does for the SQL
-migrations, factored out so the JSON Schemas (``bridge.schemas``) find their files the same way.
+``bridge/``. Both the SQL migrations (``bridge.ops.schema``) and the JSON Schemas
+(``bridge.schemas``) are found through here.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -203,8 +204,6 @@ def notifications_take(env: Env, args: dict[str, Any]) -> Any:
 
 
 def sleep(env: Env, args: dict[str, Any]) -> Any:
-    import time
-
     time.sleep(args["ms"] / 1000)
     return None
 

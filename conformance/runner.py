@@ -31,6 +31,7 @@ from psycopg import sql
 
 from bridge import schemas
 from bridge.errors import BridgeError, SchemaViolation
+from bridge.ops.jobs import quoted_table
 from bridge.wire import notify
 from bridge.wire.job import COLUMNS
 from conformance.actions import ACTIONS, Env, Failed, diff
@@ -76,13 +77,11 @@ class Database:
     """A throw-away database per scenario."""
 
     def __init__(self, admin_dsn: str):
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+        from psycopg.conninfo import make_conninfo
 
         self.admin_dsn = admin_dsn
         self.name = f"conformance_{uuid.uuid4().hex[:10]}"
-        params = conninfo_to_dict(admin_dsn)
-        params["dbname"] = self.name
-        self.dsn = make_conninfo("", **params)
+        self.dsn = make_conninfo(admin_dsn, dbname=self.name)
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
 
@@ -266,7 +265,7 @@ class Run:
             sql.SQL(
                 "SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT max(id) FROM {t}))"
             ).format(t=table),
-            (f'"{prefix}".oban_jobs',),
+            (quoted_table(prefix),),
         )
 
     def _compare_with_recording(

@@ -21,11 +21,9 @@ ADMIN_DSN = os.environ.get("BRIDGE_TEST_DSN", "postgresql://postgres@127.0.0.1:5
 
 
 def _dsn_for(dbname: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    from psycopg.conninfo import make_conninfo
 
-    params: dict[str, Any] = conninfo_to_dict(ADMIN_DSN)
-    params["dbname"] = dbname
-    return make_conninfo(**params)
+    return make_conninfo(ADMIN_DSN, dbname=dbname)
 
 
 def _admin() -> Any:

@@ -8,6 +8,7 @@ Oban's Basic engine sends (oban-wire-spec §2), so rows come out identical.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,8 +30,6 @@ _NOTIFY = (
 
 def notify_op(prefix: str, channel: str, payloads: Sequence[str]) -> Op[None]:
     """Send payloads on ``<prefix>.oban_<channel>``; delivered when the transaction commits."""
-    import json
-
     if payloads:
         name = notify.channel_name(prefix, channel)
         yield Statement(_NOTIFY, (name, json.dumps(list(payloads))), fetch=False)
@@ -126,7 +125,7 @@ def insert(prefix: str, job: NewJob, *, now: datetime, schema_version: int = 14)
     return inserted
 
 
-def _quoted_table(prefix: str) -> str:
+def quoted_table(prefix: str) -> str:
     """``"prefix".oban_jobs`` as text, for ``pg_get_serial_sequence`` (a bound parameter)."""
     return '"' + prefix.replace('"', '""') + '".oban_jobs'
 
@@ -157,7 +156,7 @@ def insert_all(prefix: str, jobs: Sequence[NewJob], *, now: datetime) -> Op[list
         "SELECT timezone('UTC', now()) AS tx_now, "
         "array(SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)) "
         "AS ids",
-        (_quoted_table(prefix), len(jobs)),
+        (quoted_table(prefix), len(jobs)),
     )
     tx_now: datetime = rows[0]["tx_now"]
     inserted: list[Job] = []

@@ -15,12 +15,11 @@ V14 (as v2.21.0+ does), otherwise the 6 labels of v2.18.3, to which V09 appends
 
 from __future__ import annotations
 
-import importlib.resources
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Literal
 
+from bridge._resources import schema_dir
 from bridge.errors import (
     ConfigError,
     SchemaError,
@@ -92,18 +91,11 @@ class MigrateResult:
 # --- SQL files ---------------------------------------------------------------------------
 
 
-def _sql_dir() -> Path:
-    try:  # installed wheel: schema/ is packaged as bridge._schema (pyproject [tool.setuptools])
-        root = importlib.resources.files("bridge._schema")
-    except ModuleNotFoundError:  # source checkout or editable install: schema/ beside bridge/
-        return Path(__file__).resolve().parents[2] / "schema" / "postgres"
-    return Path(str(root)) / "postgres"
-
-
 @cache
 def statements(version: int, direction: Direction) -> tuple[tuple[str, str], ...]:
     """The named statements of ``schema/postgres/v<NN>_<direction>.sql``, in file order."""
-    text = (_sql_dir() / f"v{version:02d}_{direction}.sql").read_text(encoding="utf-8")
+    path = schema_dir() / "postgres" / f"v{version:02d}_{direction}.sql"
+    text = path.read_text(encoding="utf-8")
     found: list[tuple[str, str]] = []
     for chunk in text.split("\n-- name: ")[1:]:
         name, _, body = chunk.partition("\n")
