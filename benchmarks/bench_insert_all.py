@@ -21,8 +21,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from bridge import Client, Job
-from bridge.ops.schema import migrate
-from bridge.pg._drive import drive
+from bridge.pg.migrations import migrate
 
 
 def fresh_database(admin: str) -> tuple[str, str]:
@@ -30,8 +29,7 @@ def fresh_database(admin: str) -> tuple[str, str]:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     dsn = make_conninfo(admin, dbname=name)
-    with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
-        drive(migrate("public", 14), conn)
+    migrate(dsn, version=14)
     return name, dsn
 
 

@@ -24,7 +24,8 @@ from bridge.errors import (
     ValidationError,
     WireError,
 )
-from bridge.wire.job import Job, JobState, NewJob
+from bridge.wire.job import Job, NewJob
+from bridge.wire.names import JobState
 from bridge.wire.unique import Unique
 
 if TYPE_CHECKING:

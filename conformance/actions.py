@@ -19,8 +19,7 @@ import psycopg
 from psycopg import sql
 
 from bridge import Client, Job
-from bridge.ops.schema import check, migrate
-from bridge.pg._drive import drive
+from bridge.pg.migrations import check_schema, migrate
 from bridge.wire import etf, notify
 from bridge.wire.recorded import decode_recorded, encode_recorded, fetch_recorded
 from conformance.normalize import normalize
@@ -67,13 +66,12 @@ def _opts(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def bridge_migrate(env: Env, args: dict[str, Any]) -> Any:
-    with env.conn.transaction():
-        result = drive(migrate(args.get("prefix", "public"), args["version"]), env.conn)
+    result = migrate(env.conn, version=args["version"], prefix=args.get("prefix", "public"))
     return {"from": result.from_version, "to": result.to_version}
 
 
 def bridge_check(env: Env, args: dict[str, Any]) -> Any:
-    report = drive(check(args.get("prefix", "public"), args["version"]), env.conn)
+    report = check_schema(env.conn, version=args["version"], prefix=args.get("prefix", "public"))
     return {
         "version": report.version,
         "ok": report.ok,

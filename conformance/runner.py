@@ -29,11 +29,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from bridge import schemas
 from bridge.errors import BridgeError, SchemaViolation
 from bridge.ops.jobs import quoted_table
 from bridge.wire import notify
 from bridge.wire.job import COLUMNS
+from bridge.wire.names import OBAN_CHANNELS
+from conformance import schemas
 from conformance.actions import ACTIONS, Env, Failed, diff
 from conformance.harness import Harness, HarnessError
 from conformance.normalize import normalize
@@ -41,7 +42,9 @@ from conformance.scenario import Scenario, ScenarioError, Step, resolve
 
 VECTORS = Path(__file__).parent / "vectors"
 NOTIFY_SETTLE = 0.15  # seconds to let NOTIFYs of a step arrive before moving on
-CHANNELS = ("insert", "signal", "leader", "gossip")
+CHANNELS = tuple(
+    c for c in OBAN_CHANNELS if c not in ("sonar", "stager")
+)  # sonar is periodic noise
 
 
 @dataclass
@@ -222,14 +225,12 @@ class Run:
         return recorded["result"], recorded["rows"], recorded["notifications"]
 
     def _replay_migrate(self, args: dict[str, Any]) -> None:
-        from bridge.ops.schema import migrate
-        from bridge.pg._drive import drive
+        from bridge.pg.migrations import migrate
 
         version = args.get("version", max_schema(self.oban_version))
         if args.get("direction") == "down":
             version -= 1  # Oban's down(version: N) ends at N - 1
-        with self.env.conn.transaction():
-            drive(migrate(args.get("prefix", "public"), version), self.env.conn)
+        migrate(self.env.conn, version=version, prefix=args.get("prefix", "public"))
 
     def _rows(self, result: Any, args: dict[str, Any]) -> dict[str, Any]:
         """The current rows of the jobs a step returned, keyed by id."""

@@ -80,15 +80,14 @@ def migrated_template(pg_available: None) -> Iterator[str]:
     """A template database migrated to V14 by bridge, built once per session."""
     import psycopg
 
-    from bridge.ops.schema import migrate
-    from bridge.pg._drive import drive
+    from bridge.pg.migrations import migrate
 
     name = f"bridge_tpl_{uuid.uuid4().hex[:8]}"
     with _admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         with psycopg.connect(_dsn_for(name), autocommit=True) as conn:
-            drive(migrate(prefix="public", version=14), conn)
+            migrate(conn, prefix="public", version=14)
         yield name
     finally:
         with _admin() as conn:
@@ -117,15 +116,13 @@ def migrated(db_factory: DatabaseFactory) -> Any:
     """
     import psycopg
 
-    from bridge.ops.schema import migrate
-    from bridge.pg._drive import drive
+    from bridge.pg.migrations import migrate
 
     def make(*versions: int, prefix: str = "public") -> str:
         dsn = db_factory.create()
         with psycopg.connect(dsn, autocommit=True) as conn:
             for version in versions:
-                with conn.transaction():
-                    drive(migrate(prefix=prefix, version=version), conn)
+                migrate(conn, prefix=prefix, version=version)
         return dsn
 
     return make

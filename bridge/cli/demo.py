@@ -21,10 +21,9 @@ import psycopg
 
 from bridge.cli._common import job_table
 from bridge.errors import ConfigError
-from bridge.ops.schema import check, migrate
-from bridge.pg._drive import drive
 from bridge.pg.client import Client
 from bridge.pg.connect import connect
+from bridge.pg.migrations import check_schema, migrate
 from bridge.wire.job import Job
 
 
@@ -78,9 +77,8 @@ def run(args: argparse.Namespace) -> int:
         prefix = args.prefix or ("bridge_demo" if args.dsn else "public")
         _say(f"database: {where}, prefix {prefix!r}")
         with connect(dsn, autocommit=True) as conn:
-            with conn.transaction():
-                print(drive(migrate(prefix, 14), conn).describe())
-            print("\n".join(drive(check(prefix, 14), conn).describe()))
+            print(migrate(conn, version=14, prefix=prefix).describe())
+            print("\n".join(check_schema(conn, version=14, prefix=prefix).describe()))
             _show(conn, prefix)
     return 0
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from bridge.cli import add_dsn
 from bridge.cli._common import add_schema_version, client, job_json, job_table
-from bridge.wire.job import JobState
+from bridge.wire.names import JobState
 
 
 def register(sub: Any) -> None:

@@ -10,9 +10,9 @@ import argparse
 from typing import Any
 
 from bridge.cli import add_dsn, require_dsn
-from bridge.ops.schema import CURRENT_VERSION, check, migrate, validate_prefix
-from bridge.pg._drive import drive
+from bridge.ops.schema import CURRENT_VERSION, validate_prefix
 from bridge.pg.connect import connect
+from bridge.pg.migrations import check_schema, migrate
 
 
 def register(subparsers: Any) -> None:
@@ -44,10 +44,10 @@ def run(args: argparse.Namespace) -> int:
     dsn = require_dsn(args.dsn)
     with connect(dsn, autocommit=True) as conn:
         if args.check:
-            report = drive(check(prefix, args.version), conn)
+            report = check_schema(conn, version=args.version, prefix=prefix)
             print("\n".join(report.describe()))
             return 0 if report.ok else 1
-        with conn.transaction():  # all steps or none, as Oban's Ecto migration
-            result = drive(migrate(prefix, args.version), conn)
+        # all steps or none, as Oban's Ecto migration
+        result = migrate(conn, version=args.version, prefix=prefix)
     print(result.describe())
     return 0

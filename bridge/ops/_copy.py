@@ -1,7 +1,7 @@
 """PostgreSQL ``COPY … FROM STDIN`` text format, produced in pure Python.
 
 Formatting rows ourselves (instead of per-value adaptation in the driver) is
-what lets a bulk insert keep up with the server; see ``bridge.ops.jobs.insert_all``.
+what lets a bulk insert keep up with the server; see ``bridge.ops.jobs.insert_all_jobs``.
 """
 
 from __future__ import annotations

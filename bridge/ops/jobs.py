@@ -1,4 +1,4 @@
-"""Job operations (insert, unique insert, bulk insert, get, list, cancel, retry, delete).
+"""Job operations named as Oban's engine callbacks: insert_job, insert_all_jobs, cancel_job, …
 
 Pure generators over :class:`~bridge.ops.Statement`; each mirrors the SQL Elixir
 Oban's Basic engine sends (oban-wire-spec §2), so rows come out identical.
@@ -17,7 +17,8 @@ from bridge.errors import JobNotFound
 from bridge.ops import _copy
 from bridge.ops._types import Op, Rows, Statement
 from bridge.wire import notify
-from bridge.wire.job import Job, JobState, NewJob, decode_job, mark_conflict
+from bridge.wire.job import Job, NewJob, decode_job, mark_conflict
+from bridge.wire.names import JobState
 from bridge.wire.unique import lock_key, lookup_predicate, states_for_schema
 
 _AVAILABLE = JobState.AVAILABLE
@@ -105,7 +106,7 @@ def _find_unique(prefix: str, job: NewJob, now: datetime, schema_version: int) -
     return decode_job(rows[0]) if rows else None
 
 
-def insert(prefix: str, job: NewJob, *, now: datetime, schema_version: int = 14) -> Op[Job]:
+def insert_job(prefix: str, job: NewJob, *, now: datetime, schema_version: int = 14) -> Op[Job]:
     """Insert one job (unique-aware) and announce it on ``oban_insert`` if available.
 
     Must run inside a transaction (the drivers provide one) so that the lookup,
@@ -136,7 +137,7 @@ _COPY = (
 )
 
 
-def insert_all(prefix: str, jobs: Sequence[NewJob], *, now: datetime) -> Op[list[Job]]:
+def insert_all_jobs(prefix: str, jobs: Sequence[NewJob], *, now: datetime) -> Op[list[Job]]:
     """Bulk insert; uniqueness is ignored, exactly as the Basic engine's ``insert_all``.
 
     Theory of operation: Elixir sends one multi-row ``INSERT … ON CONFLICT DO
@@ -212,7 +213,7 @@ def _tags_literal(tags: tuple[str, ...]) -> str:
     return _copy.escape(_copy.array_literal(tags))
 
 
-def get(prefix: str, job_id: int) -> Op[Job]:
+def get_job(prefix: str, job_id: int) -> Op[Job]:
     rows = yield Statement("SELECT * FROM {prefix}.oban_jobs WHERE id = %s", (job_id,), prefix)
     if not rows:
         raise JobNotFound(f"no job with id {job_id}")
@@ -257,14 +258,14 @@ WHERE o0."id" = s1."id"
 RETURNING s1."id", s1."queue", s1."state\""""
 
 
-def cancel(prefix: str, job_id: int, *, now: datetime) -> Op[Job]:
+def cancel_job(prefix: str, job_id: int, *, now: datetime) -> Op[Job]:
     """Cancel a job that is not final; an executing one also gets the ``pkill`` signal."""
     # mirrors lib/oban/engines/basic.ex cancel_all_jobs/2 (RETURNING the *old* state)
     rows: Rows = yield Statement(_CANCEL, (now, job_id), prefix)
     if any(row["state"] == "executing" for row in rows):
         # mirrors lib/oban.ex cancel_all_jobs/2: pkill for jobs that were executing
         yield from notify_op(prefix, "signal", [notify.pkill_message(job_id)])
-    return (yield from get(prefix, job_id))
+    return (yield from get_job(prefix, job_id))
 
 
 _RETRY = """\
@@ -278,7 +279,7 @@ WHERE o0."id" = s1."id"
 RETURNING s1."id", s1."queue", s1."state\""""
 
 
-def retry(prefix: str, job_id: int, *, now: datetime) -> Op[Job]:
+def retry_job(prefix: str, job_id: int, *, now: datetime) -> Op[Job]:
     """Make a non-available, non-executing job available again, keeping its errors."""
     # mirrors lib/oban/engines/basic.ex retry_all_jobs/2
     rows: Rows = yield Statement(_RETRY, (now, job_id), prefix)
@@ -286,10 +287,10 @@ def retry(prefix: str, job_id: int, *, now: datetime) -> Op[Job]:
         # Elixir leaves the wake-up to the leader's stager (≤ 1 s); announcing it ourselves
         # lets idle producers of every version run it at once (payload as notify_trigger)
         yield from notify_op(prefix, "insert", notify.insert_messages([rows[0]["queue"]]))
-    return (yield from get(prefix, job_id))
+    return (yield from get_job(prefix, job_id))
 
 
-def delete(prefix: str, job_id: int) -> Op[bool]:
+def delete_job(prefix: str, job_id: int) -> Op[bool]:
     """Delete a job unless it is executing; True when a row was deleted."""
     # mirrors lib/oban/engines/basic.ex delete_all_jobs/2: state NOT IN ('executing')
     rows = yield Statement(
@@ -299,11 +300,11 @@ def delete(prefix: str, job_id: int) -> Op[bool]:
         prefix,
     )
     if not rows:
-        yield from get(prefix, job_id)  # raises JobNotFound when there is no such job
+        yield from get_job(prefix, job_id)  # raises JobNotFound when there is no such job
     return bool(rows)
 
 
-def record(prefix: str, job_id: int, text: str) -> Op[Job]:
+def record_job(prefix: str, job_id: int, text: str) -> Op[Job]:
     """Merge ``{"recorded": true, "return": text}`` into a job's meta, keeping other keys."""
     # mirrors oban-py queries/ack_job.sql (meta = meta || …), the shape Oban Web reads
     # (lib/oban/web/live/jobs/detail_component.ex): meta.recorded and meta.return

@@ -28,13 +28,11 @@ from bridge.errors import (
     SchemaOutdated,
 )
 from bridge.ops._types import Op, Row, Statement
+from bridge.wire.names import CHANNELS, MAX_IDENTIFIER_BYTES, MIGRATION_LOCK_CLASS
 
 CURRENT_VERSION = 14  # mirrors lib/oban/migrations/postgres.ex @current_version
 #: the table comment Oban Pro's DynamicPartitioner writes — mirrors postgres.ex migrated_version/1
 MANAGED_EXTERNALLY = "∞"
-#: channels "<prefix>.oban_<name>" (lib/oban/notifiers/postgres.ex); metrics/cronitor are oban_met's
-CHANNEL_NAMES = ("insert", "signal", "leader", "sonar", "gossip", "stager", "metrics", "cronitor")
-NAMEDATALEN = 64  # PostgreSQL identifiers and NOTIFY channels hold at most 63 bytes
 
 Direction = Literal["up", "down"]
 
@@ -59,11 +57,11 @@ def validate_prefix(prefix: str) -> str:
             f"prefix {prefix!r}: names starting with 'pg_' are reserved by PostgreSQL"
         )
     size = len(prefix.encode())
-    longest = max(len(name) for name in CHANNEL_NAMES) + len(".oban_")
-    if size + longest >= NAMEDATALEN:
+    longest = max(len(name) for name in CHANNELS) + len(".oban_")
+    if size + longest > MAX_IDENTIFIER_BYTES:
         raise ConfigError(
-            f"prefix {prefix!r} is {size} bytes; at most {NAMEDATALEN - 1 - longest} fit, so that "
-            f"channel names '<prefix>.oban_<name>' stay within {NAMEDATALEN - 1} bytes"
+            f"prefix {prefix!r} is {size} bytes; at most {MAX_IDENTIFIER_BYTES - longest} fit, "
+            f"so that channel names '<prefix>.oban_<name>' stay within {MAX_IDENTIFIER_BYTES} bytes"
         )
     return prefix
 
@@ -161,7 +159,9 @@ def require_version(prefix: str = "public", version: int = CURRENT_VERSION) -> O
 
 # --- migrate -----------------------------------------------------------------------------
 
-LOCK_SQL = "SELECT pg_catalog.pg_advisory_xact_lock(1868718450, pg_catalog.hashtext(%s))"
+LOCK_SQL = (
+    f"SELECT pg_catalog.pg_advisory_xact_lock({MIGRATION_LOCK_CLASS}, pg_catalog.hashtext(%s))"
+)
 SERVER_VERSION_SQL = "SELECT pg_catalog.current_setting('server_version_num')::int AS num"
 
 

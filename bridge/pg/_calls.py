@@ -30,8 +30,6 @@ class Calls:
     """Builds ops for one prefix and schema version."""
 
     def __init__(self, prefix: str, schema_version: int):
-        if schema_version not in (12, 13, 14):
-            raise ConfigError(f"schema_version must be 12, 13 or 14, got {schema_version!r}")
         self.prefix = prefix
         self.schema_version = schema_version
 
@@ -43,16 +41,18 @@ class Calls:
     def insert(self, job: NewJob) -> Op[Job]:
         if not isinstance(job, NewJob):
             raise ConfigError("insert() takes a job built with Job.new(...)")
-        return job_ops.insert(self.prefix, job, now=utc_now(), schema_version=self.schema_version)
+        return job_ops.insert_job(
+            self.prefix, job, now=utc_now(), schema_version=self.schema_version
+        )
 
     def insert_all(self, jobs: Iterable[NewJob]) -> Op[list[Job]]:
         batch = list(jobs)
         if not all(isinstance(job, NewJob) for job in batch):
             raise ConfigError("insert_all() takes jobs built with Job.new(...)")
-        return job_ops.insert_all(self.prefix, batch, now=utc_now())
+        return job_ops.insert_all_jobs(self.prefix, batch, now=utc_now())
 
     def get_job(self, job_id: int) -> Op[Job]:
-        return job_ops.get(self.prefix, job_id)
+        return job_ops.get_job(self.prefix, job_id)
 
     def list_jobs(
         self,
@@ -65,13 +65,13 @@ class Calls:
         return job_ops.list_jobs(self.prefix, state=state, queue=queue, worker=worker, limit=limit)
 
     def cancel_job(self, job_id: int) -> Op[Job]:
-        return job_ops.cancel(self.prefix, job_id, now=utc_now())
+        return job_ops.cancel_job(self.prefix, job_id, now=utc_now())
 
     def retry_job(self, job_id: int) -> Op[Job]:
-        return job_ops.retry(self.prefix, job_id, now=utc_now())
+        return job_ops.retry_job(self.prefix, job_id, now=utc_now())
 
     def delete_job(self, job_id: int) -> Op[bool]:
-        return job_ops.delete(self.prefix, job_id)
+        return job_ops.delete_job(self.prefix, job_id)
 
     def record(
         self, job_id: int, value: Any, *, compressed: bool | int = True, limit: int = RECORDED_LIMIT
@@ -79,4 +79,4 @@ class Calls:
         # encoded (and size-checked) before the database is touched: RecordTooLarge is raised
         # here, never half-way through a write
         text = encode_recorded(value, compressed=compressed, limit=limit)
-        return job_ops.record(self.prefix, job_id, text)
+        return job_ops.record_job(self.prefix, job_id, text)

@@ -1,45 +1,24 @@
 """``Client``: the synchronous shell over the job operations.
 
-A client runs over one of three sources:
-
-* a DSN — it opens (lazily) and owns one autocommit connection; each call is its
-  own transaction;
-* a ``psycopg_pool.ConnectionPool`` — each call borrows a connection;
-* **the caller's own psycopg connection** — calls join the caller's
-  transaction and nothing is committed on the caller's behalf: inside an open
-  transaction a call runs in a savepoint; on an idle non-autocommit connection
-  its statements open the transaction the caller will commit (or roll back);
-  on an autocommit connection each call is one atomic transaction.
-
-Insert notifications are sent in the same transaction, so PostgreSQL delivers
-them at commit and never for a rolled-back insert.
+A client runs over a :class:`~bridge.pg.source.Source` (or anything a source takes: a
+DSN, a ``psycopg_pool.ConnectionPool``, or **the caller's own psycopg connection**, whose
+transaction it joins without ever committing — see ``bridge.pg.source``). Insert
+notifications are sent in the same transaction, so PostgreSQL delivers them at commit and
+never for a rolled-back insert.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg import pq
-from psycopg_pool import ConnectionPool
-
-from bridge.errors import ConfigError
-from bridge.ops import Op
-from bridge.ops.schema import require_version
 from bridge.pg._calls import Calls
-from bridge.pg._drive import drive
-from bridge.pg.connect import connect
+from bridge.pg.source import Source, SyncInput
 from bridge.wire.job import Job, JobOptions, NewJob
 from bridge.wire.recorded import RECORDED_LIMIT, fetch_recorded
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
-
-T = TypeVar("T")
-Source = str | psycopg.Connection[Any] | ConnectionPool
 
 
 class Client:
@@ -52,58 +31,28 @@ class Client:
 
     def __init__(
         self,
-        source: Source,
+        source: SyncInput | Source,
         *,
         prefix: str = "public",
         schema_version: int = 14,
         check_schema: bool = True,
     ):
-        if not isinstance(source, (str, psycopg.Connection, ConnectionPool)):
-            raise ConfigError("Client takes a DSN, a psycopg Connection or a ConnectionPool")
-        self._source = source
-        self._calls = Calls(prefix, schema_version)
-        self._check_schema = check_schema
-        self._owned: psycopg.Connection[Any] | None = None
-        self._lock = threading.Lock()
+        if isinstance(source, Source):
+            self.source = source
+        else:
+            self.source = Source(
+                source, prefix=prefix, schema_version=schema_version, check_schema=check_schema
+            )
+        self._calls = Calls(self.source.prefix, self.source.policy.schema_version or 14)
+        self._run = self.source.run
 
     @property
     def prefix(self) -> str:
-        return self._calls.prefix
-
-    # -- plumbing -----------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        if isinstance(self._source, ConnectionPool):
-            with self._source.connection() as conn:
-                yield conn
-        elif isinstance(self._source, psycopg.Connection):
-            yield self._source
-        else:
-            with self._lock:
-                if self._owned is None or self._owned.closed:
-                    self._owned = connect(self._source, autocommit=True)
-                yield self._owned
-
-    def _transaction(self, conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[Any]:
-        idle = conn.info.transaction_status == pq.TransactionStatus.IDLE
-        if conn is self._source and not conn.autocommit and idle:
-            return contextlib.nullcontext()  # the caller's transaction; the caller commits
-        return conn.transaction()
-
-    def _run(self, op: Op[T]) -> T:
-        with self._connection() as conn:
-            if self._check_schema:
-                drive(require_version(self.prefix, self._calls.schema_version), conn)
-                self._check_schema = False
-            with self._transaction(conn):
-                return drive(op, conn)
+        return self.source.prefix
 
     def close(self) -> None:
-        """Close the connection the client opened itself (never the caller's)."""
-        if self._owned is not None:
-            self._owned.close()
-            self._owned = None
+        """Close what the client opened itself (never the caller's connection or pool)."""
+        self.source.close()
 
     def __enter__(self) -> Client:
         return self

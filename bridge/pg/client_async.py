@@ -1,35 +1,22 @@
 """``AsyncClient``: the asyncio twin of :class:`bridge.pg.client.Client`.
 
-Same names, same semantics, same sources (a DSN, an ``AsyncConnectionPool`` or
-the caller's own ``AsyncConnection``, whose transaction it joins without ever
-committing on the caller's behalf); every method is awaited.
+Same names, same semantics, over an :class:`~bridge.pg.source.AsyncSource` (a DSN, an
+``AsyncConnectionPool`` or the caller's own ``AsyncConnection``, whose transaction it
+joins without ever committing on the caller's behalf); every method is awaited.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg import pq
-from psycopg_pool import AsyncConnectionPool
-
-from bridge.errors import ConfigError
-from bridge.ops import Op
-from bridge.ops.schema import require_version
 from bridge.pg._calls import Calls
-from bridge.pg._drive import adrive
-from bridge.pg.connect import aconnect
+from bridge.pg.source import AsyncInput, AsyncSource
 from bridge.wire.job import Job, JobOptions, NewJob
 from bridge.wire.recorded import RECORDED_LIMIT, fetch_recorded
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
-
-T = TypeVar("T")
-Source = str | psycopg.AsyncConnection[Any] | AsyncConnectionPool
 
 
 class AsyncClient:
@@ -42,62 +29,28 @@ class AsyncClient:
 
     def __init__(
         self,
-        source: Source,
+        source: AsyncInput | AsyncSource,
         *,
         prefix: str = "public",
         schema_version: int = 14,
         check_schema: bool = True,
     ):
-        if not isinstance(source, (str, psycopg.AsyncConnection, AsyncConnectionPool)):
-            raise ConfigError(
-                "AsyncClient takes a DSN, a psycopg AsyncConnection or an AsyncConnectionPool"
+        if isinstance(source, AsyncSource):
+            self.source = source
+        else:
+            self.source = AsyncSource(
+                source, prefix=prefix, schema_version=schema_version, check_schema=check_schema
             )
-        self._source = source
-        self._calls = Calls(prefix, schema_version)
-        self._check_schema = check_schema
-        self._owned: psycopg.AsyncConnection[Any] | None = None
-        self._lock = asyncio.Lock()
+        self._calls = Calls(self.source.prefix, self.source.policy.schema_version or 14)
+        self._run = self.source.run
 
     @property
     def prefix(self) -> str:
-        return self._calls.prefix
-
-    # -- plumbing -----------------------------------------------------------------------------
-
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        if isinstance(self._source, AsyncConnectionPool):
-            async with self._source.connection() as conn:
-                yield conn
-        elif isinstance(self._source, psycopg.AsyncConnection):
-            yield self._source
-        else:
-            async with self._lock:
-                if self._owned is None or self._owned.closed:
-                    self._owned = await aconnect(self._source, autocommit=True)
-                yield self._owned
-
-    def _transaction(
-        self, conn: psycopg.AsyncConnection[Any]
-    ) -> contextlib.AbstractAsyncContextManager[Any]:
-        idle = conn.info.transaction_status == pq.TransactionStatus.IDLE
-        if conn is self._source and not conn.autocommit and idle:
-            return contextlib.nullcontext()  # the caller's transaction; the caller commits
-        return conn.transaction()
-
-    async def _run(self, op: Op[T]) -> T:
-        async with self._connection() as conn:
-            if self._check_schema:
-                await adrive(require_version(self.prefix, self._calls.schema_version), conn)
-                self._check_schema = False
-            async with self._transaction(conn):
-                return await adrive(op, conn)
+        return self.source.prefix
 
     async def close(self) -> None:
-        """Close the connection the client opened itself (never the caller's)."""
-        if self._owned is not None:
-            await self._owned.close()
-            self._owned = None
+        """Close what the client opened itself (never the caller's connection or pool)."""
+        await self.source.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self

@@ -57,3 +57,9 @@ async def aconnect(dsn: str, **kwargs: Any) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(dsn, **kwargs)
     except psycopg.OperationalError as exc:
         raise _failed(target, exc) from None
+
+
+def pool_kwargs(dsn: str, size: int) -> dict[str, Any]:
+    """Arguments for an owned ``ConnectionPool`` / ``AsyncConnectionPool`` of ``size``."""
+    kwargs, _ = _options(dsn, {"autocommit": True})
+    return {"min_size": size, "max_size": size, "kwargs": kwargs, "name": "oban-bridge"}

@@ -10,7 +10,6 @@ Time is never read here: a relative ``schedule_in`` is resolved against a
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,27 +21,11 @@ from json.encoder import (  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from bridge.errors import DecodeError, ValidationError
+from bridge.wire.names import JobState
 from bridge.wire.unique import Unique, UniqueOption, cast_unique
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
-
-
-class JobState(str, enum.Enum):
-    """The ``oban_job_state`` enum, in its logical order."""
-
-    # mirrors lib/oban/migrations/postgres/v01.ex (8 labels) and v14.ex (suspended)
-    AVAILABLE = "available"
-    SUSPENDED = "suspended"
-    SCHEDULED = "scheduled"
-    EXECUTING = "executing"
-    RETRYABLE = "retryable"
-    COMPLETED = "completed"
-    DISCARDED = "discarded"
-    CANCELLED = "cancelled"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 _AVAILABLE, _SCHEDULED = JobState.AVAILABLE, JobState.SCHEDULED

@@ -18,20 +18,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from bridge.errors import DecodeError, NotifierError
+from bridge.wire import names
+from bridge.wire.names import MAX_IDENTIFIER_BYTES
 
-#: channels Oban listens on (lib/oban/notifier.ex @type channel)
-CHANNELS = ("insert", "signal", "leader", "sonar", "gossip", "stager")
 #: PostgreSQL rejects a NOTIFY payload of 8000 bytes or more (async.c NOTIFY_PAYLOAD_MAX_LENGTH)
 MAX_PAYLOAD_BYTES = 7999
 #: a decompressed payload larger than this is refused (guards against gzip bombs)
 MAX_DECODED_BYTES = 1 << 20
-MAX_IDENTIFIER_BYTES = 63  # PostgreSQL NAMEDATALEN - 1: LISTEN "<prefix>.oban_<name>"
 
 
 def channel_name(prefix: str, channel: str) -> str:
     """``"<prefix>.oban_<channel>"``, as ``lib/oban/notifiers/postgres.ex`` builds it."""
-    # mirrors lib/oban/notifiers/postgres.ex to_full_channel/2
-    name = f"{prefix}.oban_{channel}"
+    name = names.channel_name(prefix, channel)
     if len(name.encode()) > MAX_IDENTIFIER_BYTES:
         raise NotifierError(
             f"channel {name!r} is longer than PostgreSQL's 63-byte identifier limit"

@@ -15,8 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from bridge.ops.schema import migrate
-from bridge.pg._drive import drive
+from bridge.pg.migrations import migrate
 
 PERSISTENCE = {"p": "permanent (logged)", "u": "unlogged", "t": "temporary"}
 CONTYPE = {"c": "check", "p": "primary key", "u": "unique", "f": "foreign key", "x": "exclusion"}
@@ -154,8 +153,7 @@ def run_migrations(dsn: str, versions: Sequence[int], prefix: str = "public", **
     """Migrate to each version in turn, each run in its own transaction (as the CLI does)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         for version in versions:
-            with conn.transaction():
-                drive(migrate(prefix, version, **kw), conn)
+            migrate(conn, version=version, prefix=prefix, **kw)
 
 
 def read_summary(dsn: str, prefix: str = "public") -> dict[str, Any]:

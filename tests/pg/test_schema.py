@@ -30,7 +30,7 @@ from bridge.errors import (
 )
 from bridge.ops import Statement
 from bridge.ops.schema import check, migrate, migrated_version, require_version
-from bridge.pg._drive import drive
+from bridge.pg.source import Source
 
 pytestmark = pytest.mark.pg
 
@@ -54,8 +54,8 @@ def sql(dsn: str, text: str, params: Any = None) -> list[tuple[Any, ...]]:
 
 
 def run(dsn: str, op: Any) -> Any:
-    with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
-        return drive(op, conn)
+    with Source(dsn, schema_version=None) as source:
+        return source.run(op)
 
 
 def without_attnums(data: dict[str, Any]) -> dict[str, Any]:

@@ -32,11 +32,12 @@ from referencing.jsonschema import DRAFT202012
 
 from bridge._resources import schema_dir
 from bridge.errors import SchemaViolation
+from bridge.wire.names import OBAN_CHANNELS
 
 #: the ``$id`` prefix shared by every schema in schema/messages/
 BASE_URI = "https://oban-bridge.dev/schema/messages/"
 #: Oban's notification channels that have a schema, as ``"<prefix>.oban_<channel>"`` names them
-NOTIFICATION_CHANNELS = ("insert", "signal", "leader", "sonar", "gossip")
+NOTIFICATION_CHANNELS = tuple(c for c in OBAN_CHANNELS if c != "stager")
 SIGNAL_ACTIONS = ("pause", "resume", "scale", "start", "stop", "pkill")
 
 
