@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from bridge.errors import BridgeError
 
 #: sub-command modules, in help order
-COMMANDS = ("migrate", "enqueue", "jobs", "etf", "demo", "conformance")
+COMMANDS = ("migrate", "enqueue", "jobs", "work", "etf", "demo", "conformance")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -119,14 +119,18 @@ class Source:
                     self._owned = connect(self._input, autocommit=True)
                 yield self._owned
 
-    def run(self, op: Op[T]) -> T:
-        """Run ``op`` as one transaction (or inside the caller's) and return its result."""
+    def run(self, op: Op[T], *, atomic: bool = True) -> T:
+        """Run ``op`` as one transaction (or inside the caller's) and return its result.
+
+        ``atomic=False`` runs each statement on its own (autocommit): for single-statement
+        ops on a hot path, where BEGIN/COMMIT would triple the round trips.
+        """
         with self.connection() as conn:
             check = self.policy.pending_check()
             if check is not None:
                 drive(check, conn)
                 self.policy.checked()
-            if _joins_caller(conn, self._input):
+            if _joins_caller(conn, self._input) or (not atomic and conn.autocommit):
                 return drive(op, conn)
             with conn.transaction():
                 return drive(op, conn)
@@ -215,14 +219,17 @@ class AsyncSource:
                     self._owned = await aconnect(self._input, autocommit=True)
                 yield self._owned
 
-    async def run(self, op: Op[T]) -> T:
-        """Run ``op`` as one transaction (or inside the caller's) and return its result."""
+    async def run(self, op: Op[T], *, atomic: bool = True) -> T:
+        """Run ``op`` as one transaction (or inside the caller's) and return its result.
+
+        ``atomic=False``: each statement on its own (see :meth:`Source.run`).
+        """
         async with self.connection() as conn:
             check = self.policy.pending_check()
             if check is not None:
                 await adrive(check, conn)
                 self.policy.checked()
-            if _joins_caller(conn, self._input):
+            if _joins_caller(conn, self._input) or (not atomic and conn.autocommit):
                 return await adrive(op, conn)
             async with conn.transaction():
                 return await adrive(op, conn)

@@ -1,0 +1,110 @@
+"""``oban-bridge work``: run a node that executes jobs for the imported workers."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Any
+
+from bridge.cli import add_dsn, require_dsn
+from bridge.errors import ConfigError
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "work",
+        help="run Python workers for jobs in the given queues (Elixir-enqueued or not)",
+        description="Run a node: fetch jobs of the given queues for the workers registered "
+        "by the imported modules, run them, and write the rows an Elixir node would.",
+    )
+    parser.add_argument(
+        "--queues",
+        required=True,
+        metavar="Q=N,…",
+        help="queues and their concurrency limits, e.g. badges=10,printing=5",
+    )
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="module that defines @worker functions (repeatable)",
+    )
+    parser.add_argument("--node", help="node name (default: hostname.pid); no whitespace")
+    parser.add_argument(
+        "--peer-name",
+        default="Bridge",
+        help="leader election name (default: Bridge). 'Oban' joins the Elixir nodes' election: "
+        "a Python leader then stages jobs for everyone and Elixir's leader-only plugins "
+        "(cron, pruner) pause while it leads",
+    )
+    parser.add_argument(
+        "--snooze",
+        choices=("max_attempts", "attempt"),
+        default="max_attempts",
+        help="snooze bookkeeping: max_attempts+1 (Oban 2.18–2.23, default) or attempt-1 with "
+        "meta.snoozed (Oban main)",
+    )
+    parser.add_argument("--grace", type=float, default=15.0, help="shutdown grace period, s")
+    parser.add_argument("--prune", action="store_true", help="prune final jobs (leader only)")
+    parser.add_argument("--prune-max-age", type=int, default=60, metavar="SECONDS")
+    parser.add_argument("--no-stage", action="store_true", help="do not stage scheduled jobs")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--log-level", choices=("debug", "info", "warning", "error"), default="info"
+    )
+    parser.add_argument(
+        "--schema-version", type=int, choices=(12, 13, 14), default=14, help="the cluster's"
+    )
+    add_dsn(parser)
+    parser.set_defaults(func=run)
+
+
+def parse_queues(text: str) -> dict[str, int]:
+    queues: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, limit = part.partition("=")
+        if not sep or not name or not limit.isdigit() or int(limit) < 1:
+            raise ConfigError(f"--queues: expected NAME=LIMIT (LIMIT >= 1), got {part!r}")
+        queues[name] = int(limit)
+    if not queues:
+        raise ConfigError("--queues: give at least one queue, e.g. --queues default=10")
+    return queues
+
+
+def run(args: argparse.Namespace) -> int:
+    from bridge.runtime.node import Node
+
+    queues = parse_queues(args.queues)
+    sys.path.insert(0, "")
+    for module in args.imports:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(f"--import {module}: {exc}") from None
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(message)s"
+        if args.log_format == "json"
+        else "%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    node = Node(
+        require_dsn(args.dsn),
+        queues=queues,
+        node=args.node,
+        prefix=args.prefix,
+        schema_version=args.schema_version,
+        peer_name=args.peer_name,
+        snooze=args.snooze,
+        grace_period=args.grace,
+        stage=not args.no_stage,
+        prune=args.prune,
+        prune_max_age=args.prune_max_age,
+        log_format=args.log_format,
+    )
+    node.run()
+    return 0

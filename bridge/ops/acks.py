@@ -1,0 +1,160 @@
+"""The producer's statements: fetch jobs, and acknowledge what their workers returned.
+
+Fetch is Elixir's (``lib/oban/engines/basic.ex fetch_jobs/3``) plus one predicate,
+``worker = ANY(<the workers this node implements>)``, so a queue shared with Elixir
+never hands Python a job it cannot run. Acks write exactly the columns Elixir's
+``complete_job`` / ``error_job`` / ``discard_job`` / ``cancel_job`` / ``snooze_job``
+write, many jobs per statement, and only to rows still ``executing`` *for this run*
+(``attempted_at`` of the fetch): a job cancelled or rescued meanwhile is never
+resurrected (spec §7.8; Elixir's own complete_job has no such guard).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bridge.ops._types import Op, Row, Statement
+from bridge.wire.names import JobState
+from bridge.wire.outcome import Ack
+
+_FETCH = """\
+WITH "subset" AS (
+  SELECT so0."id" AS "id" FROM {prefix}.oban_jobs AS so0
+  WHERE (so0."state" = 'available') AND (so0."queue" = %s) AND (so0."worker" = ANY(%s::text[]))
+  ORDER BY so0."priority", so0."scheduled_at", so0."id"
+  LIMIT %s FOR UPDATE SKIP LOCKED)
+UPDATE {prefix}.oban_jobs AS o0
+SET "state" = 'executing', "attempted_at" = %s, "attempted_by" = %s::text[],
+    "attempt" = o0."attempt" + 1
+FROM "subset" AS f1
+WHERE (o0."id" = f1."id") AND (o0."attempt" < o0."max_attempts")
+RETURNING o0.*"""
+
+
+def fetch_jobs(
+    prefix: str,
+    queue: str,
+    workers: Sequence[str],
+    demand: int,
+    *,
+    now: datetime,
+    attempted_by: Sequence[str],
+) -> Op[list[Row]]:
+    """Claim up to ``demand`` available jobs of ``queue`` that this node can run."""
+    # mirrors lib/oban/engines/basic.ex fetch_jobs/3 (+ the worker predicate, see module doc)
+    if demand <= 0 or not workers:
+        return []
+    rows = yield Statement(
+        _FETCH, (queue, list(workers), demand, now, list(attempted_by)), prefix=prefix
+    )
+    return rows
+
+
+_COMPLETE = """\
+UPDATE {prefix}.oban_jobs AS o0 SET "state" = 'completed', "completed_at" = a.at
+FROM unnest(%s::bigint[], %s::timestamp[], %s::timestamp[]) AS a(id, attempted_at, at)
+WHERE o0."id" = a.id AND o0."state" = 'executing' AND o0."attempted_at" = a.attempted_at
+RETURNING o0."id\""""
+
+_ACK = """\
+UPDATE {prefix}.oban_jobs AS o0 SET
+  "state" = a.state::{prefix}.oban_job_state,
+  "completed_at" = CASE WHEN a.state = 'completed' THEN a.at ELSE o0."completed_at" END,
+  "discarded_at" = CASE WHEN a.state = 'discarded' THEN a.at ELSE o0."discarded_at" END,
+  "cancelled_at" = CASE WHEN a.state = 'cancelled' THEN a.at ELSE o0."cancelled_at" END,
+  "scheduled_at" = coalesce(a.scheduled_at, o0."scheduled_at"),
+  "errors" = CASE WHEN a.error IS NULL THEN o0."errors" ELSE o0."errors" || a.error::jsonb END,
+  "meta" = CASE WHEN a.meta IS NOT NULL THEN a.meta::jsonb
+                WHEN a.record IS NOT NULL THEN coalesce(o0."meta", '{{}}'::jsonb) || a.record::jsonb
+                ELSE o0."meta" END,
+  "max_attempts" = o0."max_attempts" + a.max_attempts_add,
+  "attempt" = o0."attempt" + a.attempt_add
+FROM unnest(%s::bigint[], %s::timestamp[], %s::text[], %s::timestamp[], %s::timestamp[],
+            %s::text[], %s::text[], %s::text[], %s::int[], %s::int[])
+     AS a(id, attempted_at, state, at, scheduled_at, error, record, meta,
+          max_attempts_add, attempt_add)
+WHERE o0."id" = a.id AND o0."state" = 'executing' AND o0."attempted_at" = a.attempted_at
+RETURNING o0."id\""""
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def ack_jobs(prefix: str, acks: Sequence[Ack]) -> Op[set[int]]:
+    """Write many acks in one or two statements; returns the ids whose ack landed.
+
+    Plain completions (the common case) take a narrow statement; everything else —
+    errors, discards, cancels, snoozes, recorded output — the general one.
+    """
+    landed: set[int] = set()
+    plain = [ack for ack in acks if ack.plain_complete]
+    other = [ack for ack in acks if not ack.plain_complete]
+    if plain:
+        # mirrors lib/oban/engines/basic.ex complete_job/2: state completed, completed_at
+        rows = yield Statement(
+            _COMPLETE,
+            (
+                [a.job_id for a in plain],
+                [a.attempted_at for a in plain],
+                [a.at for a in plain],
+            ),
+            prefix=prefix,
+        )
+        landed.update(row["id"] for row in rows)
+    if other:
+        # mirrors lib/oban/engines/basic.ex error_job/3, discard_job/2, cancel_job/2,
+        # snooze_job/3 (each writes only its own columns; CASE keeps the rest as they are)
+        rows = yield Statement(_ACK, _columns(other), prefix=prefix)
+        landed.update(row["id"] for row in rows)
+    return landed
+
+
+def _columns(acks: Sequence[Ack]) -> tuple[list[Any], ...]:
+    return (
+        [a.job_id for a in acks],
+        [a.attempted_at for a in acks],
+        [a.state.value for a in acks],
+        [a.at for a in acks],
+        [a.scheduled_at for a in acks],
+        [_json(a.error) for a in acks],
+        [_json(a.record) for a in acks],
+        [_json(a.meta) for a in acks],
+        [a.max_attempts_add for a in acks],
+        [a.attempt_add for a in acks],
+    )
+
+
+def _one(prefix: str, ack: Ack, state: JobState) -> Op[bool]:
+    if ack.state is not state:
+        raise ValueError(f"a {ack.state.value} ack given to the {state.value} statement")
+    landed = yield from ack_jobs(prefix, [ack])
+    return ack.job_id in landed
+
+
+def complete_job(prefix: str, ack: Ack) -> Op[bool]:
+    """``completed`` + ``completed_at`` (+ recorded output merged into meta)."""
+    return (yield from _one(prefix, ack, JobState.COMPLETED))
+
+
+def error_job(prefix: str, ack: Ack) -> Op[bool]:
+    """``retryable``, the error appended, ``scheduled_at`` = now + backoff."""
+    return (yield from _one(prefix, ack, JobState.RETRYABLE))
+
+
+def discard_job(prefix: str, ack: Ack) -> Op[bool]:
+    """``discarded``, the error appended, ``discarded_at``."""
+    return (yield from _one(prefix, ack, JobState.DISCARDED))
+
+
+def cancel_job(prefix: str, ack: Ack) -> Op[bool]:
+    """``cancelled``, the error appended, ``cancelled_at``."""
+    return (yield from _one(prefix, ack, JobState.CANCELLED))
+
+
+def snooze_job(prefix: str, ack: Ack) -> Op[bool]:
+    """``scheduled`` at now + seconds, with the snooze bookkeeping of the cluster's release."""
+    return (yield from _one(prefix, ack, JobState.SCHEDULED))

@@ -1,0 +1,173 @@
+"""One producer per queue: fetch what this node can run, as often as there is demand.
+
+Demand is ``limit - running``. A producer fetches when woken — an insert notification
+for its queue, a finished job, a signal — and on a poll timer: every second while the
+node's listener is down, otherwise a slow safety poll (Elixir 2.23 refreshes every 60 s),
+so lost notifications never strand a job and an idle queue costs almost nothing.
+It fetches only while its liveness lock is held (see ``bridge.wire.producer_id``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from bridge.errors import BridgeError, DecodeError
+from bridge.ops.acks import fetch_jobs
+from bridge.pg.source import AsyncSource
+from bridge.runtime.executor import Executor, Run, utc_now
+from bridge.runtime.worker import Worker
+from bridge.wire.job import Job, decode_job
+from bridge.wire.outcome import Raised, decide, exception_name
+
+log = logging.getLogger("bridge.producer")
+
+POLL_INTERVAL = 60.0  # seconds; mirrors lib/oban/queue/producer.ex refresh_interval (2.23)
+POLL_WHEN_DEAF = 1.0  # seconds between polls while the listener is down
+FETCH_RETRY_MAX = 5.0
+
+
+class Producer:
+    def __init__(
+        self,
+        source: AsyncSource,
+        executor: Executor,
+        *,
+        queue: str,
+        limit: int,
+        workers: dict[str, Worker],
+        attempted_by: list[str],
+        lock_held: Callable[[], bool],
+        listening: Callable[[], bool],
+        poll_interval: float = POLL_INTERVAL,
+    ):
+        self.source = source
+        self.executor = executor
+        self.queue = queue
+        self.limit = limit
+        self.workers = workers
+        self.attempted_by = attempted_by
+        self.uuid = attempted_by[1]
+        self.paused = False
+        self.running: dict[int, Run] = {}
+        self.fetched = 0
+        self._names = sorted(workers)
+        self._lock_held = lock_held
+        self._listening = listening
+        self._poll = poll_interval
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"bridge-producer-{self.queue}")
+
+    def notify(self) -> None:
+        """Something changed (insert, finished job, signal): look for work."""
+        self._wake.set()
+
+    def _timeout(self) -> float:
+        if not self._listening():
+            return POLL_WHEN_DEAF
+        return self._poll * random.uniform(0.75, 1.0)  # mirrors producer.ex jittered refresh
+
+    async def _run(self) -> None:
+        delay = 0.05
+        self._wake.set()
+        while not self._stopping:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._timeout())
+            self._wake.clear()
+            try:
+                await self._dispatch()
+                delay = 0.05
+            except (BridgeError, OSError) as exc:
+                log.warning(
+                    "fetch for queue %r failed (%s); retrying in %.2fs", self.queue, exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, FETCH_RETRY_MAX)
+                self._wake.set()
+
+    async def _dispatch(self) -> None:
+        while not (self._stopping or self.paused) and self._lock_held():
+            demand = self.limit - len(self.running)
+            if demand <= 0:
+                return
+            rows = await self.source.run(
+                fetch_jobs(
+                    self.source.prefix,
+                    self.queue,
+                    self._names,
+                    demand,
+                    now=utc_now(),
+                    attempted_by=self.attempted_by,
+                ),
+                atomic=False,
+            )
+            self.fetched += len(rows)
+            for row in rows:
+                self._start(row)
+            if len(rows) < demand:
+                return
+
+    def _start(self, row: dict[str, Any]) -> None:
+        try:
+            job = decode_job(row)
+            _check_shape(job)
+        except DecodeError as exc:
+            self._unrunnable(row, exc)
+            return
+        worker = self.workers.get(job.worker)
+        assert worker is not None and job.id is not None  # the fetch asked for these workers
+        run = Run(job, worker, self._finished)
+        self.running[job.id] = run
+        self.executor.start_run(run)
+
+    def _finished(self, run: Run) -> None:
+        assert run.job.id is not None
+        self.running.pop(run.job.id, None)
+        if not self._stopping:
+            self._wake.set()
+
+    def _unrunnable(self, row: dict[str, Any], exc: DecodeError) -> None:
+        """A row Elixir would choke on (non-object args/meta): discard it, keep the queue."""
+        log.error("job %s in queue %r cannot be run: %s", row.get("id"), self.queue, exc)
+        job = Job(
+            id=row["id"],
+            state=row["state"],
+            queue=row["queue"],
+            worker=row["worker"],
+            args={},
+            attempt=row["attempt"],
+            max_attempts=row["attempt"],  # no retry can fix the row: discard now
+            attempted_at=row["attempted_at"],
+        )
+        raised = Raised(exception_name(type(exc)), str(exc))
+        self.executor.acker.add(decide(job, raised, now=utc_now(), rng=random.random))
+
+    async def stop(self) -> None:
+        """Stop fetching; running jobs go on (the node waits for them)."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _check_shape(job: Job) -> None:
+    # Ecto loads args/meta as maps; anything else crashes Elixir's producer (spec §7.1)
+    if not isinstance(job.args, dict):
+        raise DecodeError(f"args must be a JSON object, got {_kind(job.args)}: {job.args!r:.80}")
+    if not isinstance(job.meta, dict):
+        raise DecodeError(f"meta must be a JSON object, got {_kind(job.meta)}: {job.meta!r:.80}")
+
+
+def _kind(value: Any) -> str:
+    return {list: "an array", str: "a string", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
