@@ -82,6 +82,7 @@ class Node:
         poll_interval: float = POLL_INTERVAL,
         stage: bool = True,
         rescue: bool = True,
+        rescue_interval: float = RESCUE_INTERVAL,
         prune: bool = False,
         prune_max_age: int = 60,
         prune_limit: int = 10_000,
@@ -136,6 +137,7 @@ class Node:
         self.peer = Peer(self.source, peer_name, self.name)
         self.rescuer = Rescuer(self.source)
         self._opts = {"stage": stage, "rescue": rescue, "prune": prune, "poll": poll_interval}
+        self.rescue_interval = rescue_interval
         self._prune = (prune_max_age, prune_limit)
         self.notifier = Notifier(
             self.ident,
@@ -220,7 +222,7 @@ class Node:
             )
         if self._opts["rescue"]:
             self._tasks.append(
-                asyncio.create_task(every("rescue", lambda: RESCUE_INTERVAL, self.rescuer.step))
+                asyncio.create_task(every("rescue", lambda: self.rescue_interval, self.rescuer.step))
             )
         if self._opts["prune"]:
             pruner = Pruner(self.source, self.peer, *self._prune)
