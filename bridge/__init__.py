@@ -24,50 +24,80 @@ from bridge.errors import (
     ValidationError,
     WireError,
 )
+from bridge.runtime.worker import Worker, set_default_client, worker
 from bridge.wire.job import Job, NewJob
 from bridge.wire.names import JobState
+from bridge.wire.outcome import Cancel, Discard, Record, Snooze
 from bridge.wire.unique import Unique
 
 if TYPE_CHECKING:
     from bridge.pg.client import Client
     from bridge.pg.client_async import AsyncClient
+    from bridge.pg.migrations import check_schema, check_schema_async, migrate, migrate_async
+    from bridge.pg.source import AsyncSource, Source
+    from bridge.runtime.node import Node
 
 __version__ = "0.1.0"
 
 
+#: names loaded on first use, so ``import bridge`` (and the pure core) never pulls in psycopg
+_LAZY = {
+    "Client": "bridge.pg.client",
+    "AsyncClient": "bridge.pg.client_async",
+    "Source": "bridge.pg.source",
+    "AsyncSource": "bridge.pg.source",
+    "migrate": "bridge.pg.migrations",
+    "migrate_async": "bridge.pg.migrations",
+    "check_schema": "bridge.pg.migrations",
+    "check_schema_async": "bridge.pg.migrations",
+    "Node": "bridge.runtime.node",
+}
+
+
 def __getattr__(name: str) -> Any:
-    if name == "Client":
-        from bridge.pg.client import Client
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bridge' has no attribute {name!r}")
+    import importlib
 
-        return Client
-    if name == "AsyncClient":
-        from bridge.pg.client_async import AsyncClient
-
-        return AsyncClient
-    raise AttributeError(f"module 'bridge' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 __all__ = [
     "AsyncClient",
+    "AsyncSource",
     "BridgeError",
+    "Cancel",
     "Client",
     "ConfigError",
     "DatabaseError",
     "DecodeError",
+    "Discard",
     "EncodeError",
     "Job",
     "JobNotFound",
     "JobState",
     "NewJob",
+    "Node",
     "NotifierError",
+    "Record",
     "RecordTooLarge",
     "RecordedMissing",
     "SchemaError",
     "SchemaManagedExternally",
     "SchemaMissing",
     "SchemaOutdated",
+    "Snooze",
+    "Source",
     "Unique",
     "ValidationError",
     "WireError",
+    "Worker",
     "__version__",
+    "check_schema",
+    "check_schema_async",
+    "migrate",
+    "migrate_async",
+    "set_default_client",
+    "worker",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bridge.errors import ConfigError
+
 
 def register(sub: Any) -> None:
     from conformance.cli import add_arguments
@@ -18,6 +20,12 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        import jsonschema  # type: ignore[import-untyped]  # noqa: F401 (validates rows, payloads)
+    except ImportError:
+        raise ConfigError(
+            "the conformance suite needs jsonschema: pip install 'oban-bridge[conformance]'"
+        ) from None
     from conformance.cli import run as run_suite
 
     return run_suite(args)

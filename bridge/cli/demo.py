@@ -10,6 +10,7 @@ producer would receive, a unique conflict, and the resulting rows.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import tempfile
@@ -24,6 +25,7 @@ from bridge.errors import ConfigError
 from bridge.pg.client import Client
 from bridge.pg.connect import connect
 from bridge.pg.migrations import check_schema, migrate
+from bridge.wire.etf import Atom
 from bridge.wire.job import Job
 
 
@@ -97,6 +99,8 @@ def _show(conn: psycopg.Connection[Any], prefix: str) -> None:
             meta={"source": "oban-bridge demo"},
         )
         thumb = client.enqueue("bridge.demo.thumbnail", {"image_id": 42}, queue="python")
+        client.enqueue("bridge.demo.thumbnail", {"image_id": 43}, queue="python")
+        client.enqueue("bridge.demo.thumbnail", {"image_id": -1}, queue="python", max_attempts=1)
         later = client.enqueue("MyApp.Workers.Digest", {"user_id": 7}, schedule_in=(1, "hour"))
         print(f"inserted jobs {mailer.id}, {thumb.id} and {later.id} (scheduled)")
         print(f"tags normalised like Elixir: {mailer.tags}")
@@ -113,6 +117,47 @@ def _show(conn: psycopg.Connection[Any], prefix: str) -> None:
         _say("insert notifications, as an Elixir producer receives them")
         for note in conn.notifies(timeout=0.5, stop_after=10):
             print(f"{note.channel}  {note.payload}")
+        _say("a Python node runs the Python queue (Elixir's jobs are never touched)")
+        _run_node(conn, prefix)
         _say(f"rows in {prefix}.oban_jobs")
         print(job_table(client.list_jobs(limit=20)))
-    _say("next: point an Elixir node at the same database; its producers run these jobs")
+        done = client.get_job(thumb.id)  # type: ignore[arg-type]
+        _say(f"job {done.id}'s recorded output, read back as Elixir's binary_to_term would")
+        print(f"meta.return = {done.meta.get('return')!r}")
+        print(f"decoded     = {client.fetch_recorded(done)!r}")
+    _say("next: point an Elixir node at the same database; its producers run the other jobs")
+
+
+def _run_node(conn: psycopg.Connection[Any], prefix: str) -> None:
+    from bridge.runtime.node import Node
+    from bridge.runtime.worker import Registry, worker
+    from bridge.wire.outcome import Record
+
+    workers = Registry()
+
+    @worker("bridge.demo.thumbnail", queue="python", recorded=False, registry=workers)
+    async def thumbnail(job: Job) -> Record:
+        image_id = job.args["image_id"]
+        if image_id < 0:
+            raise ValueError(f"no image with id {image_id}")
+        return Record({"image_id": image_id, "width": 320, "format": Atom("png")})
+
+    dsn = conn.info.dsn if conn.info.password is None else _with_password(conn)
+
+    async def serve() -> None:
+        node = Node(dsn, queues={"python": 2}, workers=workers.all(), prefix=prefix, node="demo")
+        await node.start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while loop.time() < deadline and node.acker.landed < 3:
+            await asyncio.sleep(0.05)
+        await node.stop()
+        print(f"node {node.name}: {node.acker.landed} jobs acknowledged, then stopped cleanly")
+
+    asyncio.run(serve())
+
+
+def _with_password(conn: psycopg.Connection[Any]) -> str:
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(conn.info.dsn, password=conn.info.password)

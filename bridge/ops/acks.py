@@ -12,7 +12,7 @@ resurrected (spec §7.8; Elixir's own complete_job has no such guard).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,8 +54,8 @@ def fetch_jobs(
 
 
 _COMPLETE = """\
-UPDATE {prefix}.oban_jobs AS o0 SET "state" = 'completed', "completed_at" = a.at
-FROM unnest(%s::bigint[], %s::timestamp[], %s::timestamp[]) AS a(id, attempted_at, at)
+UPDATE {prefix}.oban_jobs AS o0 SET "state" = 'completed', "completed_at" = %s
+FROM unnest(%s::text::bigint[], %s::text::timestamp[]) AS a(id, attempted_at)
 WHERE o0."id" = a.id AND o0."state" = 'executing' AND o0."attempted_at" = a.attempted_at
 RETURNING o0."id\""""
 
@@ -84,11 +84,13 @@ def _json(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def ack_jobs(prefix: str, acks: Sequence[Ack]) -> Op[set[int]]:
+def ack_jobs(prefix: str, acks: Sequence[Ack], *, now: datetime) -> Op[set[int]]:
     """Write many acks in one or two statements; returns the ids whose ack landed.
 
-    Plain completions (the common case) take a narrow statement; everything else —
-    errors, discards, cancels, snoozes, recorded output — the general one.
+    Plain completions (the common case) take a narrow statement with ``completed_at =
+    now`` (the write's time, as Elixir's ack time) and arrays sent as literals built here
+    (cheaper than adapting thousands of values one by one); everything else — errors,
+    discards, cancels, snoozes, recorded output — the general one, with each ack's times.
     """
     landed: set[int] = set()
     plain = [ack for ack in acks if ack.plain_complete]
@@ -97,11 +99,7 @@ def ack_jobs(prefix: str, acks: Sequence[Ack]) -> Op[set[int]]:
         # mirrors lib/oban/engines/basic.ex complete_job/2: state completed, completed_at
         rows = yield Statement(
             _COMPLETE,
-            (
-                [a.job_id for a in plain],
-                [a.attempted_at for a in plain],
-                [a.at for a in plain],
-            ),
+            (now, _int_array(a.job_id for a in plain), _timestamp_array(plain)),
             prefix=prefix,
         )
         landed.update(row["id"] for row in rows)
@@ -111,6 +109,21 @@ def ack_jobs(prefix: str, acks: Sequence[Ack]) -> Op[set[int]]:
         rows = yield Statement(_ACK, _columns(other), prefix=prefix)
         landed.update(row["id"] for row in rows)
     return landed
+
+
+def _int_array(values: Iterable[int]) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _timestamp_array(acks: Sequence[Ack]) -> str:
+    seen: dict[datetime, str] = {}  # a fetch batch shares one attempted_at: format it once
+    out = []
+    for ack in acks:
+        text = seen.get(ack.attempted_at)
+        if text is None:
+            text = seen[ack.attempted_at] = ack.attempted_at.isoformat()
+        out.append(text)
+    return "{" + ",".join(out) + "}"
 
 
 def _columns(acks: Sequence[Ack]) -> tuple[list[Any], ...]:
@@ -131,7 +144,7 @@ def _columns(acks: Sequence[Ack]) -> tuple[list[Any], ...]:
 def _one(prefix: str, ack: Ack, state: JobState) -> Op[bool]:
     if ack.state is not state:
         raise ValueError(f"a {ack.state.value} ack given to the {state.value} statement")
-    landed = yield from ack_jobs(prefix, [ack])
+    landed = yield from ack_jobs(prefix, [ack], now=ack.at)
     return ack.job_id in landed
 
 

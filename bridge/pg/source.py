@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import psycopg
@@ -161,6 +161,7 @@ class AsyncSource:
         schema_version: int | None = 14,
         check_schema: bool = True,
         pool_size: int | None = None,
+        configure: Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]] | None = None,
     ):
         if not isinstance(source, (str, psycopg.AsyncConnection, AsyncConnectionPool)):
             raise ConfigError(
@@ -172,6 +173,7 @@ class AsyncSource:
             source if isinstance(source, AsyncConnectionPool) else None
         )
         self._pool_size = pool_size if isinstance(source, str) else None
+        self._configure = configure
         self._owned: psycopg.AsyncConnection[Any] | None = None
         self._lock: asyncio.Lock | None = None
 
@@ -196,7 +198,7 @@ class AsyncSource:
         """Open the owned pool now (otherwise the first ``run`` does)."""
         if self._pool is None and self._pool_size and isinstance(self._input, str):
             kwargs = pool_kwargs(self._input, self._pool_size)
-            pool = AsyncConnectionPool(self._input, open=False, **kwargs)
+            pool = AsyncConnectionPool(self._input, open=False, configure=self._configure, **kwargs)
             await pool.open()
             self._pool = pool
 

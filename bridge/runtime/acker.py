@@ -16,6 +16,7 @@ from collections.abc import Callable
 from bridge.errors import BridgeError
 from bridge.ops.acks import ack_jobs
 from bridge.pg.source import AsyncSource
+from bridge.runtime.clock import utc_now
 from bridge.wire.outcome import Ack
 
 log = logging.getLogger("bridge.acker")
@@ -59,7 +60,7 @@ class Acker:
                 batch = self._pending[:MAX_BATCH]
                 try:
                     landed = await self._source.run(
-                        ack_jobs(self._source.prefix, batch), atomic=False
+                        ack_jobs(self._source.prefix, batch, now=utc_now()), atomic=False
                     )
                 except (BridgeError, OSError) as exc:
                     self.failures += 1

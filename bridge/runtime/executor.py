@@ -18,9 +18,9 @@ import random
 import time
 from collections.abc import Callable, Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from bridge.runtime.clock import utc_now
 from bridge.runtime.events import Events
 from bridge.runtime.worker import Worker
 from bridge.wire.job import Job
@@ -41,11 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bridge.executor")
 RUNTIME_DIR = os.path.dirname(__file__) + os.sep  # frames of ours, left out of error texts
-
-
-def utc_now() -> datetime:
-    """The app clock, as Elixir uses its own: UTC, naive in ``timestamp`` columns."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class _Continue:

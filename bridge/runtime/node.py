@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import random
@@ -19,6 +20,8 @@ import socket
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import psycopg
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 from bridge.errors import ConfigError
@@ -26,8 +29,9 @@ from bridge.ops import Op
 from bridge.pg.listen import Listener
 from bridge.pg.source import AsyncSource
 from bridge.runtime.acker import Acker
+from bridge.runtime.clock import utc_now
 from bridge.runtime.events import Events, Hook
-from bridge.runtime.executor import Executor, utc_now
+from bridge.runtime.executor import Executor
 from bridge.runtime.notifier import LISTENED, Notifier
 from bridge.runtime.plugins import (
     PRUNE_INTERVAL,
@@ -108,7 +112,11 @@ class Node:
         elif isinstance(source, (str, AsyncConnectionPool)):
             size = None if isinstance(source, AsyncConnectionPool) else 4
             self.source = AsyncSource(
-                source, prefix=prefix, schema_version=schema_version, pool_size=size
+                source,
+                prefix=prefix,
+                schema_version=schema_version,
+                pool_size=size,
+                configure=_configure,
             )
         else:
             raise ConfigError("Node takes a DSN or a psycopg_pool.AsyncConnectionPool")
@@ -222,7 +230,9 @@ class Node:
             )
         if self._opts["rescue"]:
             self._tasks.append(
-                asyncio.create_task(every("rescue", lambda: self.rescue_interval, self.rescuer.step))
+                asyncio.create_task(
+                    every("rescue", lambda: self.rescue_interval, self.rescuer.step)
+                )
             )
         if self._opts["prune"]:
             pruner = Pruner(self.source, self.peer, *self._prune)
@@ -297,6 +307,20 @@ def _noop() -> Op[None]:
     """An op with no statement: ``run`` still performs the one-time schema check."""
     return None
     yield  # pragma: no cover
+
+
+_decode_json = json.JSONDecoder().decode
+
+
+def _loads(data: str | bytes) -> Any:
+    """psycopg's jsonb loader, minus the encoding sniffing of ``json.loads`` (rows are UTF-8)."""
+    if data == b"{}":
+        return {}
+    return _decode_json(data.decode() if isinstance(data, bytes) else data)
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    set_json_loads(_loads, conn)
 
 
 def _uses(workers: Iterable[Worker], executor: str) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from bridge.errors import BridgeError
 from bridge.ops import maintenance, peers
 from bridge.pg.source import AsyncSource
-from bridge.runtime.executor import utc_now
+from bridge.runtime.clock import utc_now
 
 log = logging.getLogger("bridge.plugins")
 

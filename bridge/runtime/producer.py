@@ -19,7 +19,8 @@ from typing import Any
 from bridge.errors import BridgeError, DecodeError
 from bridge.ops.acks import fetch_jobs
 from bridge.pg.source import AsyncSource
-from bridge.runtime.executor import Executor, Run, utc_now
+from bridge.runtime.clock import utc_now
+from bridge.runtime.executor import Executor, Run
 from bridge.runtime.worker import Worker
 from bridge.wire.job import Job, decode_job
 from bridge.wire.outcome import Raised, decide, exception_name
@@ -31,7 +32,18 @@ POLL_WHEN_DEAF = 1.0  # seconds between polls while the listener is down
 FETCH_RETRY_MAX = 5.0
 
 
+MAX_INFLIGHT = 2  # fetches in flight at once: the next batch is claimed while one runs
+DISPATCH_COOLDOWN = 0.005  # seconds; mirrors lib/oban/queue/producer.ex dispatch_cooldown
+
+
 class Producer:
+    """Keeps ``running + claimed-in-flight <= limit``, with up to two fetches in flight.
+
+    Each fetch asks for at most half the limit, so while the jobs of one batch run, the
+    next batch is already being claimed on another connection: Python and PostgreSQL
+    work at the same time, and Elixir's limit still holds for the rows marked executing.
+    """
+
     def __init__(
         self,
         source: AsyncSource,
@@ -59,16 +71,24 @@ class Producer:
         self._lock_held = lock_held
         self._listening = listening
         self._poll = poll_interval
+        self._reserved = 0
+        self._fetches: set[asyncio.Task[None]] = set()
+        self._more = True  # the last fetch came back full: there may be more right now
+        self._cooldown: asyncio.TimerHandle | None = None
+        self._failures = 0
+        self._blocked = False
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"bridge-producer-{self.queue}")
+        self.notify()
 
     def notify(self) -> None:
-        """Something changed (insert, finished job, signal): look for work."""
-        self._wake.set()
+        """Something changed (insert, signal, status): look for work now."""
+        self._more = True
+        self._fill()
 
     def _timeout(self) -> float:
         if not self._listening():
@@ -76,28 +96,30 @@ class Producer:
         return self._poll * random.uniform(0.75, 1.0)  # mirrors producer.ex jittered refresh
 
     async def _run(self) -> None:
-        delay = 0.05
-        self._wake.set()
+        """The poll timer: 1 s while the listener is down, the slow safety poll otherwise."""
         while not self._stopping:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._timeout())
             self._wake.clear()
-            try:
-                await self._dispatch()
-                delay = 0.05
-            except (BridgeError, OSError) as exc:
-                log.warning(
-                    "fetch for queue %r failed (%s); retrying in %.2fs", self.queue, exc, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, FETCH_RETRY_MAX)
-                self._wake.set()
+            self.notify()
 
-    async def _dispatch(self) -> None:
-        while not (self._stopping or self.paused) and self._lock_held():
-            demand = self.limit - len(self.running)
+    def _fill(self) -> None:
+        chunk = max(1, -(-self.limit // MAX_INFLIGHT))
+        while (
+            len(self._fetches) < MAX_INFLIGHT
+            and not (self._stopping or self.paused or self._blocked)
+            and self._lock_held()
+        ):
+            demand = min(self.limit - len(self.running) - self._reserved, chunk)
             if demand <= 0:
                 return
+            self._reserved += demand
+            task = asyncio.create_task(self._fetch(demand))
+            self._fetches.add(task)
+            task.add_done_callback(self._fetches.discard)
+
+    async def _fetch(self, demand: int) -> None:
+        try:
             rows = await self.source.run(
                 fetch_jobs(
                     self.source.prefix,
@@ -109,11 +131,28 @@ class Producer:
                 ),
                 atomic=False,
             )
-            self.fetched += len(rows)
-            for row in rows:
-                self._start(row)
-            if len(rows) < demand:
-                return
+        except (BridgeError, OSError) as exc:
+            self._reserved -= demand
+            self._failures += 1
+            delay = min(0.05 * 2 ** min(self._failures - 1, 10), FETCH_RETRY_MAX)
+            log.warning("fetch for %r failed (%s); retrying in %.2fs", self.queue, exc, delay)
+            if not self._blocked:
+                self._blocked = True
+                asyncio.get_running_loop().call_later(delay, self._retry)
+            return
+        self._failures = 0
+        self._reserved -= demand
+        self._fetches.discard(asyncio.current_task())
+        self.fetched += len(rows)
+        self._more = len(rows) == demand
+        for row in rows:
+            self._start(row)
+        if self._more:
+            self._fill()
+
+    def _retry(self) -> None:
+        self._blocked = False
+        self.notify()
 
     def _start(self, row: dict[str, Any]) -> None:
         try:
@@ -131,8 +170,17 @@ class Producer:
     def _finished(self, run: Run) -> None:
         assert run.job.id is not None
         self.running.pop(run.job.id, None)
-        if not self._stopping:
-            self._wake.set()
+        if self._stopping:
+            return
+        if self._more:
+            self._fill()
+        elif self._cooldown is None:
+            # the queue looked empty: batch the wake-ups of finishing jobs (Elixir's cooldown)
+            self._cooldown = asyncio.get_running_loop().call_later(DISPATCH_COOLDOWN, self._cooled)
+
+    def _cooled(self) -> None:
+        self._cooldown = None
+        self._fill()
 
     def _unrunnable(self, row: dict[str, Any], exc: DecodeError) -> None:
         """A row Elixir would choke on (non-object args/meta): discard it, keep the queue."""
@@ -151,9 +199,12 @@ class Producer:
         self.executor.acker.add(decide(job, raised, now=utc_now(), rng=random.random))
 
     async def stop(self) -> None:
-        """Stop fetching; running jobs go on (the node waits for them)."""
+        """Stop fetching; rows already claimed start, and running jobs go on (the node
+        waits for them)."""
         self._stopping = True
-        self._wake.set()
+        if self._cooldown is not None:
+            self._cooldown.cancel()
+        await asyncio.gather(*self._fetches, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

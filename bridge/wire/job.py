@@ -325,38 +325,40 @@ def _json_value(value: Any, name: str) -> Any:
     return value
 
 
+_STATES = {state.value: state for state in JobState}
+
+
 def decode_job(row: Mapping[str, Any]) -> Job:
     """Map a row (dict of column → value, as psycopg returns it) to a :class:`Job`.
 
     Odd rows from the other side (unknown state label, NULL meta, non-object args)
     are represented faithfully where possible and raise ``DecodeError`` otherwise.
     """
-    try:
-        state = JobState(row["state"])
-    except ValueError:
-        raise DecodeError(f"job {row.get('id')} has unknown state {row['state']!r}") from None
-    errors = row.get("errors") or []
+    state = _STATES.get(row["state"])
+    if state is None:
+        raise DecodeError(f"job {row.get('id')} has unknown state {row['state']!r}")
+    args, meta, errors = row["args"], row.get("meta"), row.get("errors")
     return Job(
-        id=row["id"],
-        state=state,
-        queue=row["queue"],
-        worker=row["worker"],
-        args=_json_value(row["args"], "args"),
-        errors=[_json_value(e, "errors") for e in errors],
-        attempt=row["attempt"],
-        max_attempts=row["max_attempts"],
-        inserted_at=row.get("inserted_at"),
-        scheduled_at=row.get("scheduled_at"),
-        attempted_at=row.get("attempted_at"),
-        completed_at=row.get("completed_at"),
-        attempted_by=row.get("attempted_by"),
-        discarded_at=row.get("discarded_at"),
-        priority=row.get("priority") or 0,
-        tags=list(row.get("tags") or []),
+        row["id"],
+        state,
+        row["queue"],
+        row["worker"],
+        _json_value(args, "args") if type(args) is str else args,
+        [_json_value(e, "errors") for e in errors] if errors else [],
+        row["attempt"],
+        row["max_attempts"],
+        row.get("inserted_at"),
+        row.get("scheduled_at"),
+        row.get("attempted_at"),
+        row.get("completed_at"),
+        row.get("attempted_by"),
+        row.get("discarded_at"),
+        row.get("priority") or 0,
+        list(row.get("tags") or ()),
         # meta is nullable in the DB (oban-wire-spec §7.2); an absent meta is an empty map
-        meta=_json_value(row.get("meta"), "meta") or {},
-        cancelled_at=row.get("cancelled_at"),
-        conflict=bool(row.get("conflict", False)),
+        (_json_value(meta, "meta") if type(meta) is str else meta) or {},
+        row.get("cancelled_at"),
+        bool(row.get("conflict", False)),
     )
 
 
