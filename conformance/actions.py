@@ -11,8 +11,10 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -22,7 +24,10 @@ from bridge import Client, Job
 from bridge.pg.migrations import check_schema, migrate
 from bridge.wire import etf, notify
 from bridge.wire.recorded import decode_recorded, encode_recorded, fetch_recorded
+from conformance import workers
+from conformance.nodes import NodeStopTimeout, PythonNode
 from conformance.normalize import normalize
+from conformance.scenario import ScenarioError
 from conformance.terms import build, describe
 
 Action = Callable[["Env", dict[str, Any]], Any]
@@ -40,12 +45,19 @@ class Env:
         self.schema_version = schema_version
         self.conn = psycopg.connect(dsn, autocommit=True)
         self.notifications: list[dict[str, Any]] = []
+        self.nodes: dict[str, PythonNode] = {}
 
     def client(self, prefix: str = "public", schema_version: int | None = None) -> Client:
         version = schema_version or self.schema_version
         return Client(self.conn, prefix=prefix, schema_version=version)
 
     def close(self) -> None:
+        for name, node in self.nodes.items():
+            try:
+                node.stop()
+            except Exception as exc:  # the scenario's verdict stands; say why teardown failed
+                print(f"conformance: stopping Python node {name} failed: {exc!r}", file=sys.stderr)
+        self.nodes.clear()
         self.conn.close()
 
 
@@ -206,6 +218,247 @@ def sleep(env: Env, args: dict[str, Any]) -> Any:
     return None
 
 
+# -- Python nodes (the worker runtime) ----------------------------------------------------------
+
+
+def bridge_start_node(env: Env, args: dict[str, Any]) -> Any:
+    """Start a ``Node`` named ``node`` serving ``queues`` with the conformance ``workers``.
+
+    ``workers`` maps a worker name from ``conformance/workers.py`` to the queue it is
+    served in (``{"conformance.workers.EchoWorker": "py"}``).
+    """
+    name = args.get("node", "py-1")
+    if name in env.nodes:
+        raise Failed(f"a Python node named {name!r} is already running")
+    try:
+        specs = [workers.for_queue(w, q) for w, q in sorted(args["workers"].items())]
+    except LookupError as exc:
+        raise ScenarioError(str(exc)) from None
+    env.nodes[name] = PythonNode(
+        env.dsn,
+        name=name,
+        queues=args["queues"],
+        workers=specs,
+        schema_version=args.get("schema_version", env.schema_version),
+        prefix=args.get("prefix", "public"),
+        peer_name=args.get("peer_name", "Bridge"),
+        snooze=args.get("snooze", "max_attempts"),
+        grace_period=args.get("grace_period", 2.0),
+    )
+    return {"node": name, "queues": args["queues"], "workers": sorted(args["workers"])}
+
+
+def bridge_stop_node(env: Env, args: dict[str, Any]) -> Any:
+    name = args.get("node", "py-1")
+    node = env.nodes.pop(name, None)
+    if node is None:
+        raise Failed(f"no Python node named {name!r} is running")
+    try:
+        node.stop()
+    except NodeStopTimeout as exc:
+        raise Failed(str(exc)) from None
+    return {"stopped": name}
+
+
+def _poll(timeout_ms: int, probe: Callable[[], tuple[bool, Any]]) -> tuple[bool, Any]:
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        done, value = probe()
+        if done or time.monotonic() >= deadline:
+            return done, value
+        time.sleep(0.02)
+
+
+def bridge_wait_job(env: Env, args: dict[str, Any]) -> Any:
+    """The job's row once its state is in ``states`` (polled; like the harness's wait_job)."""
+    states = args.get("states", ["completed"])
+
+    def probe() -> tuple[bool, Any]:
+        row = db_row(env, args)
+        return row is not None and row["state"] in states, row
+
+    done, row = _poll(args.get("timeout_ms", 5000), probe)
+    if not done:
+        raise Failed(f"timeout (last state: {row['state'] if row else 'missing'})")
+    return row
+
+
+def bridge_retry_jobs(env: Env, args: dict[str, Any]) -> Any:
+    """``Client.retry_job`` for every job of ``worker`` in ``states`` (default retryable)."""
+    query = sql.SQL("SELECT id FROM {}.oban_jobs WHERE worker = %s AND state = ANY(%s)").format(
+        sql.Identifier(args.get("prefix", "public"))
+    )
+    states = args.get("states", ["retryable"])
+    client = env.client(args.get("prefix", "public"))
+    for (job_id,) in env.conn.execute(query, (args["worker"], states)).fetchall():
+        client.retry_job(job_id)
+    return True  # how many differs run to run (who fetched what), so it is not the result
+
+
+def db_wait_count(env: Env, args: dict[str, Any]) -> Any:
+    """Wait until ``count`` jobs of ``worker`` are in ``states``; returns that count."""
+    query = sql.SQL(
+        "SELECT count(*) FROM {}.oban_jobs WHERE worker = %s AND state = ANY(%s)"
+    ).format(sql.Identifier(args.get("prefix", "public")))
+    states = args.get("states", ["completed"])
+
+    def probe() -> tuple[bool, Any]:
+        row = env.conn.execute(query, (args["worker"], states)).fetchone()
+        count = row[0] if row else 0
+        return count >= args["count"], count
+
+    done, count = _poll(args.get("timeout_ms", 10000), probe)
+    if not done:
+        raise Failed(f"timeout: {count} of {args['count']} {args['worker']} jobs in {states}")
+    return count
+
+
+def db_tally(env: Env, args: dict[str, Any]) -> Any:
+    """Jobs counted by (worker, state, node that ran the last attempt), each group with the
+    distinct first lines of its errors — except those matching ``ignore_errors``."""
+    query: sql.Composed = sql.SQL(
+        "SELECT worker, state, attempted_by, errors FROM {}.oban_jobs"
+    ).format(sql.Identifier(args.get("prefix", "public")))
+    params: tuple[Any, ...] = ()
+    if "queue" in args:
+        query = query + sql.SQL(" WHERE queue = %s")
+        params = (args["queue"],)
+    ignore = re.compile(args["ignore_errors"]) if args.get("ignore_errors") else None
+    groups: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+    for worker, state, attempted_by, errors in env.conn.execute(query, params).fetchall():
+        node = attempted_by[0] if attempted_by else None
+        group = groups.setdefault(
+            (worker, state, node),
+            {"worker": worker, "state": state, "node": node, "count": 0, "errors": set()},
+        )
+        group["count"] += 1
+        for error in errors:
+            first = str(error.get("error", "")).splitlines()[0] if error.get("error") else ""
+            if ignore is None or not ignore.search(first):
+                group["errors"].add(first)
+    return [
+        {**g, "errors": sorted(g["errors"])}
+        for _, g in sorted(groups.items(), key=lambda kv: tuple(str(k) for k in kv[0]))
+    ]
+
+
+def db_peers(env: Env, args: dict[str, Any]) -> Any:
+    """``oban_peers`` as ``{name: node}`` (only ``names`` if given), once ``wait_for`` is there."""
+    query = sql.SQL("SELECT name, node FROM {}.oban_peers ORDER BY name").format(
+        sql.Identifier(args.get("prefix", "public"))
+    )
+    names = args.get("names")
+
+    def probe() -> tuple[bool, Any]:
+        rows = {n: node for n, node in env.conn.execute(query).fetchall()}
+        return args.get("wait_for") in (None, *rows), rows
+
+    done, rows = _poll(args.get("timeout_ms", 5000), probe)
+    if not done:
+        raise Failed(f"timeout: no {args['wait_for']!r} row in oban_peers (have {rows})")
+    return {n: node for n, node in rows.items() if names is None or n in names}
+
+
+# -- comparing a Python-run row with an Elixir-run row ------------------------------------------
+
+_TIMESTAMPS = (
+    "inserted_at",
+    "scheduled_at",
+    "attempted_at",
+    "completed_at",
+    "discarded_at",
+    "cancelled_at",
+)
+_UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_KIND = re.compile(r"^\*\* \(([^)]+)\) ")
+
+
+def _timestamp(text: str) -> datetime:
+    """PostgreSQL's ``timestamp`` JSON text (fraction trimmed), on Python 3.10 too."""
+    head, _, fraction = text.partition(".")
+    return datetime.fromisoformat(f"{head}.{(fraction or '0').ljust(6, '0')[:6]}")
+
+
+def row_shape(
+    row: dict[str, Any], *, mask_kind: bool = False, deltas: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What must be equal between two languages' runs of the same behaviour.
+
+    Every column as is, except: ``id`` dropped; ``worker`` and ``queue`` as placeholders
+    (the error text has the worker name replaced too); timestamps as set/None;
+    ``attempted_by`` as ``["<node>", "<uuid>"]`` when it has that form; errors as
+    ``attempt``, ``at`` set or not, and the first line of the text (with ``mask_kind``,
+    the exception module masked: Elixir raises ArgumentError where Python raises
+    ValueError); recorded output (``meta.return``) as the term it decodes to.
+    ``deltas`` ``{"scheduled_at": ["attempted_at", lo, hi]}`` adds whether
+    ``scheduled_at - attempted_at`` lies in [lo, hi] seconds (else the value).
+    """
+    worker = row["worker"]
+    shape: dict[str, Any] = {}
+    for key, value in row.items():
+        if key == "id":
+            continue
+        if key in ("worker", "queue"):
+            shape[key] = f"<{key}>"
+        elif key in _TIMESTAMPS:
+            shape[key] = None if value is None else "set"
+        elif key == "attempted_by":
+            node_and_uuid = (
+                isinstance(value, list)
+                and len(value) == 2
+                and bool(value[0])
+                and _UUID_TEXT.match(str(value[1])) is not None
+            )
+            shape[key] = ["<node>", "<uuid>"] if node_and_uuid else value
+        elif key == "errors":
+            shape[key] = [_error_shape(e, worker, mask_kind) for e in value]
+        elif key == "meta" and isinstance(value, dict) and isinstance(value.get("return"), str):
+            # the term, not the bytes: OTP 25 writes atoms as ATOM_EXT, OTP 26+ (and bridge)
+            # as SMALL_ATOM_UTF8_EXT; both decode to the same term everywhere
+            term = describe(decode_recorded(value["return"], allow_opaque=True))
+            shape[key] = {**value, "return": {"decodes_to": term}}
+        else:
+            shape[key] = value
+    for column, (origin, low, high) in (deltas or {}).items():
+        label = f"{column} - {origin}"
+        if row.get(column) is None or row.get(origin) is None:
+            shape[label] = "missing"
+            continue
+        seconds = (_timestamp(row[column]) - _timestamp(row[origin])).total_seconds()
+        shape[label] = f"in [{low}, {high}] s" if low <= seconds <= high else f"{seconds:.3f} s"
+    return shape
+
+
+def _error_shape(error: dict[str, Any], worker: str, mask_kind: bool) -> dict[str, Any]:
+    text = str(error.get("error") or "")
+    first = text.splitlines()[0] if text else text
+    first = first.replace(worker, "<worker>")
+    if mask_kind:
+        first = _KIND.sub("** (<Kind>) ", first)
+    out = {k: v for k, v in error.items() if k not in ("at", "error")}
+    out["at"] = "set" if error.get("at") else None
+    out["error"] = first
+    return out
+
+
+def row_shape_action(env: Env, args: dict[str, Any]) -> Any:
+    """One row's ``row_shape`` (for checks on a row with no Elixir twin)."""
+    return row_shape(args["row"], mask_kind=args.get("mask_kind", False), deltas=args.get("deltas"))
+
+
+def rows_alike(env: Env, args: dict[str, Any]) -> Any:
+    """The ``python`` and ``elixir`` rows have the same shape (see ``row_shape``)."""
+    opts = {"mask_kind": args.get("mask_kind", False), "deltas": args.get("deltas")}
+    python = row_shape(args["python"], **opts)
+    elixir = row_shape(args["elixir"], **opts)
+    if python != elixir:
+        raise Failed(f"the Python-run row differs from the Elixir-run row\n{diff(elixir, python)}")
+    for label, verdict in python.items():
+        if " - " in label and not str(verdict).startswith("in ["):
+            raise Failed(f"{label}: {verdict} on both sides, outside {args['deltas']}")
+    return {"python": python, "elixir": elixir}
+
+
 # -- checks -------------------------------------------------------------------------------------
 
 
@@ -268,6 +521,15 @@ ACTIONS: dict[str, Action] = {
     "db.catalog": db_catalog,
     "db.row": db_row,
     "db.count": db_count,
+    "db.wait_count": db_wait_count,
+    "db.tally": db_tally,
+    "db.peers": db_peers,
+    "bridge.start_node": bridge_start_node,
+    "bridge.stop_node": bridge_stop_node,
+    "bridge.wait_job": bridge_wait_job,
+    "bridge.retry_jobs": bridge_retry_jobs,
+    "rows.alike": rows_alike,
+    "row.shape": row_shape_action,
     "notifications.take": notifications_take,
     "sleep": sleep,
     "expect": expect,

@@ -327,6 +327,21 @@ defmodule BridgeHarness.CLI do
     {wait_job(req, state, states, deadline), state}
   end
 
+  # runtime.* scenarios: many jobs at once, and the peer election seen from this node
+  defp command("wait_jobs", req, state) do
+    states = Map.get(req, "states", ["completed"])
+    deadline = System.monotonic_time(:millisecond) + Map.get(req, "timeout_ms", 10_000)
+    ids = Map.fetch!(req, "job_ids")
+    {%{"jobs" => Enum.map(ids, &wait_job(Map.put(req, "job_id", &1), state, states, deadline))},
+     state}
+  end
+
+  defp command("peers", req, state) do
+    name = oban_name(req, state)
+    deadline = System.monotonic_time(:millisecond) + Map.get(req, "wait_ms", 0)
+    {%{"leader" => await_leader(name, deadline), "rows" => peer_rows(state.prefix)}, state}
+  end
+
   defp command("notifications", req, state) do
     msgs = Recorder.messages(Map.get(req, "clear", false))
     {Enum.map(msgs, &JSON.plain/1), state}
@@ -435,6 +450,22 @@ defmodule BridgeHarness.CLI do
         Process.sleep(20)
         wait_job(req, state, states, deadline)
     end
+  end
+
+  defp await_leader(name, deadline) do
+    cond do
+      Oban.Peer.leader?(name) -> true
+      System.monotonic_time(:millisecond) >= deadline -> false
+      true ->
+        Process.sleep(20)
+        await_leader(name, deadline)
+    end
+  end
+
+  defp peer_rows(prefix) do
+    quoted = ~s("#{String.replace(prefix, ~s("), ~s(""))}")
+    %{rows: rows} = Repo.query!("SELECT name, node FROM #{quoted}.oban_peers ORDER BY name")
+    Map.new(rows, fn [name, node] -> {name, node} end)
   end
 
   defp ok_or_inspect(:ok), do: "ok"

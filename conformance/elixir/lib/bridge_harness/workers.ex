@@ -1,7 +1,7 @@
 defmodule BridgeHarness.EchoWorker do
   @moduledoc """
   Test worker; behaviour chosen by `args["mode"]`:
-  ok | ok_value | error | raise | snooze | cancel | sleep.
+  ok | ok_value | error | raise | snooze | cancel | discard | sleep.
   """
   use Oban.Worker, queue: :default
 
@@ -29,6 +29,11 @@ defmodule BridgeHarness.EchoWorker do
 
       "cancel" ->
         {:cancel, args["reason"] || "nope"}
+
+      # deprecated in favour of {:cancel, reason} but still handled by 2.18 and 2.23:
+      # the job ends discarded with an Oban.PerformError
+      "discard" ->
+        {:discard, args["reason"] || "nope"}
 
       "sleep" ->
         Process.sleep(args["ms"] || 1000)
@@ -62,6 +67,20 @@ defmodule BridgeHarness.EchoWorker do
       end
 
     ~s("#{String.replace(prefix, ~s("), ~s(""))}")
+  end
+end
+
+defmodule BridgeHarness.TimeoutWorker do
+  @moduledoc "Times out after 100 ms (`timeout/1`); sleeps `args[\"ms\"]` (default 1000)."
+  use Oban.Worker, queue: :default
+
+  @impl Oban.Worker
+  def timeout(_job), do: 100
+
+  @impl Oban.Worker
+  def perform(%Oban.Job{args: args}) do
+    Process.sleep(args["ms"] || 1000)
+    :ok
   end
 end
 
