@@ -16,7 +16,7 @@ from collections.abc import Callable
 from bridge.errors import BridgeError
 from bridge.ops.acks import ack_jobs
 from bridge.pg.source import AsyncSource
-from bridge.runtime.clock import utc_now
+from bridge.runtime.clock import utc_now, wait_event
 from bridge.wire.outcome import Ack
 
 log = logging.getLogger("bridge.acker")
@@ -95,9 +95,7 @@ class Acker:
     async def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything pending has landed; False on timeout."""
         self._wake.set()
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except asyncio.TimeoutError:
+        if not await wait_event(self._idle, 1e9 if timeout is None else timeout):
             return False
         return not self._pending
 

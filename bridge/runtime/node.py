@@ -246,6 +246,7 @@ class Node:
         grace = self.grace_period if grace_period is None else grace_period
         for producer in self.producers.values():
             await producer.stop()
+        log.debug("node %s: producers stopped", self.name)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         while self.executor.running and loop.time() < deadline:
@@ -253,6 +254,7 @@ class Node:
         self._hand_back(grace)
         if not await self.acker.close(timeout=max(grace, 5.0)):
             log.error("%d acks could not be written before shutdown", self.acker.pending)
+        log.debug("node %s: acks flushed", self.name)
         try:
             await self.peer.resign()
         except Exception as exc:
@@ -262,6 +264,7 @@ class Node:
         self.listener.stop()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        log.debug("node %s: background tasks ended", self.name)
         self.executor.shutdown()
         await self.source.close()
         log.info("node %s stopped", self.name)

@@ -7,7 +7,6 @@ Each loop logs and survives database errors; none of them can stop the node.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -15,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from bridge.errors import BridgeError
 from bridge.ops import maintenance, peers
 from bridge.pg.source import AsyncSource
-from bridge.runtime.clock import utc_now
+from bridge.runtime.clock import utc_now, wait_event
 
 log = logging.getLogger("bridge.plugins")
 
@@ -75,8 +74,7 @@ class Peer:
             except Exception as exc:
                 log.warning("peer election failed: %s", exc)
             self._kick.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.interval())
+            await wait_event(self._kick, self.interval())
 
     def down(self, name: str) -> None:
         """``{"down": name}`` on the leader channel: elect at once if it is ours."""

@@ -10,7 +10,6 @@ It fetches only while its liveness lock is held (see ``bridge.wire.producer_id``
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any
 from bridge.errors import BridgeError, DecodeError
 from bridge.ops.acks import fetch_jobs
 from bridge.pg.source import AsyncSource
-from bridge.runtime.clock import utc_now
+from bridge.runtime.clock import utc_now, wait_event
 from bridge.runtime.executor import Executor, Run
 from bridge.runtime.worker import Worker
 from bridge.wire.job import Job, decode_job
@@ -98,8 +97,7 @@ class Producer:
     async def _run(self) -> None:
         """The poll timer: 1 s while the listener is down, the slow safety poll otherwise."""
         while not self._stopping:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._timeout())
+            await wait_event(self._wake, self._timeout())
             self._wake.clear()
             self.notify()
 
