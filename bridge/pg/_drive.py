@@ -21,12 +21,29 @@ from bridge.ops import Op, Rows, Statement
 T = TypeVar("T")
 
 
-def render(stmt: Statement) -> sql.SQL | sql.Composed:
-    """Compose the statement text with its prefix quoted as an identifier."""
+_RENDERED: dict[tuple[str, str], bytes] = {}
+_RENDERED_MAX = 512
+
+
+def render(stmt: Statement, conn: Any = None) -> sql.SQL | sql.Composed | bytes:
+    """Compose the statement text with its prefix quoted as an identifier.
+
+    With a connection, the composed bytes are cached per (template, prefix): the hot
+    statements of the runtime are then sent as the very same bytes every time, which is
+    also what lets psycopg prepare them server-side.
+    """
     text = sql.SQL(stmt.sql)  # our own templates (bridge/ops), never user input
     if stmt.prefix is None:
         return text
-    return text.format(prefix=sql.Identifier(stmt.prefix))
+    if conn is None:
+        return text.format(prefix=sql.Identifier(stmt.prefix))
+    key = (stmt.sql, stmt.prefix)
+    cached = _RENDERED.get(key)
+    if cached is None:
+        cached = text.format(prefix=sql.Identifier(stmt.prefix)).as_bytes(conn)
+        if len(_RENDERED) < _RENDERED_MAX:
+            _RENDERED[key] = cached
+    return cached
 
 
 def translate(exc: psycopg.Error) -> Exception:
@@ -50,7 +67,7 @@ def _execute(conn: psycopg.Connection[Any], stmt: Statement) -> Rows:
                 for chunk in stmt.copy:
                     copy.write(chunk)
             return []
-        cur.execute(render(stmt), stmt.params)
+        cur.execute(render(stmt, conn), stmt.params)
         if stmt.fetch and cur.description is not None:
             return cur.fetchall()
         return []
@@ -63,7 +80,7 @@ async def _aexecute(conn: psycopg.AsyncConnection[Any], stmt: Statement) -> Rows
                 for chunk in stmt.copy:
                     await copy.write(chunk)
             return []
-        await cur.execute(render(stmt), stmt.params)
+        await cur.execute(render(stmt, conn), stmt.params)
         if stmt.fetch and cur.description is not None:
             return await cur.fetchall()
         return []

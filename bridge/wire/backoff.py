@@ -6,8 +6,8 @@ in production, a constant in tests): the pure core never draws randomness itself
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 
 Rng = Callable[[], float]
 
@@ -18,8 +18,9 @@ JITTER_MULT = 0.1  # mirrors lib/oban/backoff.ex jitter/2 default mult
 
 
 def elixir_round(value: float) -> int:
-    """``Kernel.round/1``: half away from zero (Python's ``round`` is half to even)."""
-    return math.floor(value + 0.5) if value >= 0 else -math.floor(-value + 0.5)
+    """``Kernel.round/1``: half away from zero (Python's ``round`` is half to even), on the
+    float's exact value (``floor(x + 0.5)`` is wrong for 0.49999999999999994)."""
+    return int(Decimal(value).to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def clamp(attempt: int, max_attempts: int) -> int:

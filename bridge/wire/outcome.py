@@ -188,7 +188,7 @@ def _snoozed(job: Job, base: Ack, seconds: int, now: datetime, style: SnoozeStyl
         # mirrors lib/oban/engines/basic.ex snooze_job/3 (main, b48d5198): attempt - 1, meta.snoozed
         meta = dict(job.meta)
         snoozed = meta.get("snoozed")
-        meta["snoozed"] = (snoozed if isinstance(snoozed, int) else 0) + 1
+        meta["snoozed"] = (snoozed if type(snoozed) is int else 0) + 1
         base.meta, base.attempt_add = meta, -1
     else:
         # mirrors lib/oban/engines/basic.ex snooze_job/3 (v2.18.3, v2.23.1): max_attempts + 1
