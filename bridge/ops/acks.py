@@ -6,7 +6,10 @@ never hands Python a job it cannot run. Acks write exactly the columns Elixir's
 ``complete_job`` / ``error_job`` / ``discard_job`` / ``cancel_job`` / ``snooze_job``
 write, many jobs per statement, and only to rows still ``executing`` *for this run*
 (``attempted_at`` of the fetch): a job cancelled or rescued meanwhile is never
-resurrected (spec §7.8; Elixir's own complete_job has no such guard).
+resurrected (spec §7.8; Elixir's own complete_job has no such guard). A cancel ack also
+lands on a row already ``cancelled`` for this attempt: ``Oban.cancel_job`` marks the row
+first and the killed job's ack then appends ``{:cancel, :shutdown}``, as Elixir's
+unguarded cancel_job does.
 """
 
 from __future__ import annotations
@@ -76,7 +79,8 @@ FROM unnest(%s::bigint[], %s::timestamp[], %s::text[], %s::timestamp[], %s::time
             %s::text[], %s::text[], %s::text[], %s::int[], %s::int[])
      AS a(id, attempted_at, state, at, scheduled_at, error, record, meta,
           max_attempts_add, attempt_add)
-WHERE o0."id" = a.id AND o0."state" = 'executing' AND o0."attempted_at" = a.attempted_at
+WHERE o0."id" = a.id AND o0."attempted_at" = a.attempted_at
+  AND (o0."state" = 'executing' OR (a.state = 'cancelled' AND o0."state" = 'cancelled'))
 RETURNING o0."id\""""
 
 

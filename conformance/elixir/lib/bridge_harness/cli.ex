@@ -379,6 +379,9 @@ defmodule BridgeHarness.CLI do
      }, state}
   end
 
+  defp command("bench", req, state),
+    do: {BridgeHarness.Bench.run(oban_name(req, state), req), state}
+
   defp command(other, _req, _state), do: raise(ArgumentError, "unknown cmd #{inspect(other)}")
 
   ## Helpers
