@@ -62,8 +62,10 @@ class Acker:
                     landed = await self._source.run(
                         ack_jobs(self._source.prefix, batch, now=utc_now()), atomic=False
                     )
-                except (BridgeError, OSError) as exc:
+                except Exception as exc:  # never let the flusher die: acks would pile up
                     self.failures += 1
+                    if not isinstance(exc, (BridgeError, OSError)):
+                        log.exception("unexpected error writing acks")
                     log.warning(
                         "ack of %d jobs failed (%s); retrying in %.2fs", len(batch), exc, delay
                     )

@@ -129,7 +129,9 @@ class Producer:
                 ),
                 atomic=False,
             )
-        except (BridgeError, OSError) as exc:
+        except Exception as exc:  # a fetch must never take the producer down
+            if not isinstance(exc, (BridgeError, OSError)):
+                log.exception("unexpected error fetching for %r", self.queue)
             self._reserved -= demand
             self._failures += 1
             delay = min(0.05 * 2 ** min(self._failures - 1, 10), FETCH_RETRY_MAX)
