@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timezone
+from typing import Any
+
+_cached: list[Any] = [-1, None]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """UTC now, read at most once per millisecond (the hot path asks per job)."""
+    tick = time.monotonic_ns() // 1_000_000
+    if tick != _cached[0]:
+        _cached[0] = tick
+        _cached[1] = datetime.now(timezone.utc).replace(tzinfo=None)
+    now: datetime = _cached[1]
+    return now
 
 
 async def wait_event(event: asyncio.Event, timeout: float) -> bool:

@@ -108,14 +108,12 @@ class Executor:
         self.rng = rng
         self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bridge-job")
         self.processes = processes
-        self.running: dict[int, Run] = {}
+        self.emit = events.wanted  # refreshed by the node at start (logging may change)
 
     # -- starting ----------------------------------------------------------------------------
 
     def start_run(self, run: Run) -> None:
         job, worker = run.job, run.worker
-        assert job.id is not None
-        self.running[job.id] = run
         try:
             timeout = worker.timeout_for(job)
         except Exception as exc:
@@ -179,10 +177,9 @@ class Executor:
         self._stop(run)
         self.settle(run, TimedOut(int(timeout * 1000)))
 
-    def kill(self, job_id: int) -> bool:
+    def kill(self, run: Run) -> bool:
         """``pkill``: stop the job and record it cancelled, as Elixir does."""
-        run = self.running.get(job_id)
-        if run is None or run.done:
+        if run.done:
             return False
         self._stop(run)
         self.settle(run, Killed())
@@ -213,9 +210,7 @@ class Executor:
             snooze=self.snooze,
         )
         self.acker.add(ack)
-        assert job.id is not None
-        self.running.pop(job.id, None)
-        if self.events.wanted:
+        if self.emit:
             self.events.emit(job, ack, run.started, time.perf_counter())
         run.on_done(run)
 
@@ -228,8 +223,6 @@ class Executor:
             run.timer.cancel()
         self._stop(run)
         self.acker.add(ack)
-        assert run.job.id is not None
-        self.running.pop(run.job.id, None)
         run.on_done(run)
 
     def shutdown(self) -> None:

@@ -98,6 +98,7 @@ class Killed:
 
 
 Result = Returned | Raised | TimedOut | Killed
+_SPECIAL = frozenset((Record, Snooze, Cancel, Discard))
 
 # -- the decision -----------------------------------------------------------------------------
 
@@ -141,6 +142,8 @@ def decide(
     # mirrors lib/oban/queue/executor.ex handle_return/1 and record_finished/1
     assert job.id is not None and job.attempted_at is not None
     base = Ack(job.id, job.attempted_at, JobState.COMPLETED, now)
+    if type(result) is Returned and not recorded and type(result.value) not in _SPECIAL:
+        return base  # the common case first: completed
     if isinstance(result, Returned):
         return _returned(job, base, result.value, now, rng, recorded, backoff, snooze)
     if isinstance(result, Killed):
