@@ -22,7 +22,8 @@ class Statement:
     bound server-side with ``%s`` / ``%(name)s`` placeholders. ``fetch`` tells
     the driver whether to return rows (a statement without RETURNING yields ``[]``).
     ``copy`` makes it a ``COPY … FROM STDIN`` fed with those chunks of COPY
-    text-format data (the fast path for bulk inserts); it returns ``[]``.
+    text-format data (the fast path for bulk inserts); it returns ``[]``. ``tuples``
+    returns rows as tuples instead of dicts.
     """
 
     sql: str
@@ -30,6 +31,8 @@ class Statement:
     prefix: str | None = None
     fetch: bool = True
     copy: Iterable[str] | None = None
+    #: rows as tuples in the RETURNING order (the runtime's fetch: no dict per row)
+    tuples: bool = False
 
 
 Op = Generator[Statement, Rows, T]

@@ -9,7 +9,7 @@ write, many jobs per statement, and only to rows still ``executing`` *for this r
 resurrected (spec §7.8; Elixir's own complete_job has no such guard). A cancel ack also
 lands on a row already ``cancelled`` for this attempt: ``Oban.cancel_job`` marks the row
 first and the killed job's ack then appends ``{:cancel, :shutdown}``, as Elixir's
-unguarded cancel_job does.
+unguarded cancel_job does (once: a redelivered ack finds its error already there).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bridge.ops._types import Op, Row, Statement
+from bridge.ops._types import Op, Statement
+from bridge.wire.job import COLUMNS
 from bridge.wire.names import JobState
 from bridge.wire.outcome import Ack
 
@@ -34,7 +35,7 @@ SET "state" = 'executing', "attempted_at" = %s, "attempted_by" = %s::text[],
     "attempt" = o0."attempt" + 1
 FROM "subset" AS f1
 WHERE (o0."id" = f1."id") AND (o0."attempt" < o0."max_attempts")
-RETURNING o0.*"""
+RETURNING """ + ", ".join(f'o0."{name}"' for name in COLUMNS)
 
 
 def fetch_jobs(
@@ -45,15 +46,19 @@ def fetch_jobs(
     *,
     now: datetime,
     attempted_by: Sequence[str],
-) -> Op[list[Row]]:
-    """Claim up to ``demand`` available jobs of ``queue`` that this node can run."""
+) -> Op[list[tuple[Any, ...]]]:
+    """Claim up to ``demand`` available jobs of ``queue`` that this node can run.
+
+    Rows come back as tuples in ``COLUMNS`` order (named, never ``*``: a table upgraded by
+    Oban 2.21.0 has ``state`` last); ``bridge.wire.job.decode_fetched`` reads them.
+    """
     # mirrors lib/oban/engines/basic.ex fetch_jobs/3 (+ the worker predicate, see module doc)
     if demand <= 0 or not workers:
         return []
     rows = yield Statement(
-        _FETCH, (queue, list(workers), demand, now, list(attempted_by)), prefix=prefix
+        _FETCH, (queue, list(workers), demand, now, list(attempted_by)), prefix=prefix, tuples=True
     )
-    return rows
+    return rows  # type: ignore[return-value]
 
 
 _COMPLETE = """\
@@ -80,7 +85,9 @@ FROM unnest(%s::bigint[], %s::timestamp[], %s::text[], %s::timestamp[], %s::time
      AS a(id, attempted_at, state, at, scheduled_at, error, record, meta,
           max_attempts_add, attempt_add)
 WHERE o0."id" = a.id AND o0."attempted_at" = a.attempted_at
-  AND (o0."state" = 'executing' OR (a.state = 'cancelled' AND o0."state" = 'cancelled'))
+  AND (o0."state" = 'executing'
+       OR (a.state = 'cancelled' AND o0."state" = 'cancelled'
+           AND NOT (a.error::jsonb = ANY(o0."errors"))))
 RETURNING o0."id\""""
 
 

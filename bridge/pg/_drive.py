@@ -9,14 +9,18 @@ generator's result. PostgreSQL errors are translated into ``DatabaseError`` /
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from bridge.errors import DatabaseError, SchemaMissing
 from bridge.ops import Op, Rows, Statement
+from bridge.wire.job import utc_naive
 
 T = TypeVar("T")
 
@@ -61,7 +65,8 @@ def translate(exc: psycopg.Error) -> Exception:
 
 
 def _execute(conn: psycopg.Connection[Any], stmt: Statement) -> Rows:
-    with conn.cursor(row_factory=dict_row) as cur:
+    factory: Any = tuple_row if stmt.tuples else dict_row  # tuples: the runtime's fetch
+    with conn.cursor(row_factory=factory) as cur:
         if stmt.copy is not None:
             with cur.copy(render(stmt)) as copy:
                 for chunk in stmt.copy:
@@ -69,12 +74,14 @@ def _execute(conn: psycopg.Connection[Any], stmt: Statement) -> Rows:
             return []
         cur.execute(render(stmt, conn), stmt.params)
         if stmt.fetch and cur.description is not None:
-            return cur.fetchall()
+            rows: Rows = cur.fetchall()
+            return rows
         return []
 
 
 async def _aexecute(conn: psycopg.AsyncConnection[Any], stmt: Statement) -> Rows:
-    async with conn.cursor(row_factory=dict_row) as cur:
+    factory: Any = tuple_row if stmt.tuples else dict_row
+    async with conn.cursor(row_factory=factory) as cur:
         if stmt.copy is not None:
             async with cur.copy(render(stmt)) as copy:
                 for chunk in stmt.copy:
@@ -82,8 +89,45 @@ async def _aexecute(conn: psycopg.AsyncConnection[Any], stmt: Statement) -> Rows
             return []
         await cur.execute(render(stmt, conn), stmt.params)
         if stmt.fetch and cur.description is not None:
-            return await cur.fetchall()
+            arows: Rows = await cur.fetchall()
+            return arows
         return []
+
+
+def _holds_aware(value: Any) -> bool:
+    if isinstance(value, datetime):
+        return value.tzinfo is not None
+    if isinstance(value, list):  # a column array: look inside only when it holds datetimes
+        first = next((item for item in value if item is not None), None)
+        return isinstance(first, datetime) and any(map(_holds_aware, value))
+    return False
+
+
+def _naive(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_naive(value)
+    if isinstance(value, list):
+        return [utc_naive(v) if isinstance(v, datetime) else v for v in value]
+    return value
+
+
+def utc_params(stmt: Statement) -> Statement:
+    """The statement with aware datetimes bound as naive UTC, the way Oban stores time.
+
+    Oban's columns are ``timestamp`` (no zone) holding UTC. psycopg sends an aware datetime
+    as ``timestamptz``, which PostgreSQL converts to ``timestamp`` in the *session's*
+    TimeZone — a shifted value unless that happens to be UTC. A ``Job`` read back is
+    aware, so writing one of its times back (an ack's ``attempted_at`` guard) needs this.
+    """
+    params = stmt.params
+    if not params:
+        return stmt
+    if isinstance(params, Mapping):
+        if any(map(_holds_aware, params.values())):
+            return replace(stmt, params={k: _naive(v) for k, v in params.items()})
+    elif any(map(_holds_aware, params)):
+        return replace(stmt, params=[_naive(v) for v in params])
+    return stmt
 
 
 def drive(op: Op[T], conn: psycopg.Connection[Any]) -> T:
@@ -91,7 +135,7 @@ def drive(op: Op[T], conn: psycopg.Connection[Any]) -> T:
     try:
         stmt = next(op)
         while True:
-            stmt = op.send(_execute(conn, stmt))
+            stmt = op.send(_execute(conn, utc_params(stmt)))
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     except psycopg.Error as exc:
@@ -105,7 +149,7 @@ async def adrive(op: Op[T], conn: psycopg.AsyncConnection[Any]) -> T:
     try:
         stmt = next(op)
         while True:
-            stmt = op.send(await _aexecute(conn, stmt))
+            stmt = op.send(await _aexecute(conn, utc_params(stmt)))
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     except psycopg.Error as exc:

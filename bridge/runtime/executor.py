@@ -109,11 +109,13 @@ class Executor:
         self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bridge-job")
         self.processes = processes
         self.emit = events.wanted  # refreshed by the node at start (logging may change)
+        self.running: dict[int, Run] = {}
 
     # -- starting ----------------------------------------------------------------------------
 
     def start_run(self, run: Run) -> None:
         job, worker = run.job, run.worker
+        self.running[job.id] = run  # type: ignore[index]
         try:
             timeout = worker.timeout_for(job)
         except Exception as exc:
@@ -210,6 +212,7 @@ class Executor:
             snooze=self.snooze,
         )
         self.acker.add(ack)
+        self.running.pop(job.id, None)  # type: ignore[arg-type]
         if self.emit:
             self.events.emit(job, ack, run.started, time.perf_counter())
         run.on_done(run)
@@ -223,6 +226,7 @@ class Executor:
             run.timer.cancel()
         self._stop(run)
         self.acker.add(ack)
+        self.running.pop(run.job.id, None)  # type: ignore[arg-type]
         run.on_done(run)
 
     def shutdown(self) -> None:

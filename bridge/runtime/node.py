@@ -31,7 +31,7 @@ from bridge.pg.source import AsyncSource
 from bridge.runtime.acker import Acker
 from bridge.runtime.clock import utc_now
 from bridge.runtime.events import Events, Hook
-from bridge.runtime.executor import Executor, Run
+from bridge.runtime.executor import Executor
 from bridge.runtime.notifier import LISTENED, Notifier
 from bridge.runtime.plugins import (
     PRUNE_INTERVAL,
@@ -168,7 +168,7 @@ class Node:
         action = message.get("action")
         if action == "pkill":
             job_id = message["job_id"]
-            run = self._running().get(job_id) if isinstance(job_id, int) else None
+            run = self.executor.running.get(job_id) if isinstance(job_id, int) else None
             if run is not None and self.executor.kill(run):
                 log.info("job %d killed by a pkill signal", job_id)
             return
@@ -185,13 +185,6 @@ class Node:
             elif action == "scale" and isinstance(message.get("limit"), int):
                 producer.limit = max(1, message["limit"])
             producer.notify()
-
-    def _running(self) -> dict[int, Run]:
-        """Every running job of this node, by id."""
-        found: dict[int, Run] = {}
-        for producer in self.producers.values():
-            found.update(producer.running)
-        return found
 
     def _on_leader(self, message: dict[str, Any]) -> None:
         down = message.get("down")
@@ -258,7 +251,7 @@ class Node:
         log.debug("node %s: producers stopped", self.name)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
-        while self._running() and loop.time() < deadline:
+        while self.executor.running and loop.time() < deadline:
             await asyncio.sleep(0.02)
         self._hand_back(grace)
         if not await self.acker.close(timeout=max(grace, 5.0)):
@@ -280,7 +273,7 @@ class Node:
 
     def _hand_back(self, grace: float) -> None:
         now = utc_now()
-        for run in list(self._running().values()):
+        for run in list(self.executor.running.values()):
             job = run.job
             assert job.id is not None and job.attempted_at is not None
             text = (

@@ -105,10 +105,11 @@ class ProcessPool:
                 future.set_exception(_Reraised(*value))
 
     def kill(self, run: Run) -> None:
+        """SIGKILL the child running ``run``; its ``_execute`` sees EOF and retires it."""
         child = run.proc
-        if isinstance(child, _Child):
+        if isinstance(child, _Child) and child.process.is_alive():
             log.info("killing the process running job %s", run.job.id)
-            _end(child)
+            child.process.kill()
 
     def shutdown(self) -> None:
         for child in self._idle:

@@ -21,7 +21,8 @@ from bridge.pg.source import AsyncSource
 from bridge.runtime.clock import utc_now, wait_event
 from bridge.runtime.executor import Executor, Run
 from bridge.runtime.worker import Worker
-from bridge.wire.job import Job, decode_job
+from bridge.wire.job import COLUMNS, Job, decode_fetched
+from bridge.wire.names import JobState
 from bridge.wire.outcome import Raised, decide, exception_name
 
 log = logging.getLogger("bridge.producer")
@@ -154,9 +155,9 @@ class Producer:
         self._blocked = False
         self.notify()
 
-    def _start(self, row: dict[str, Any]) -> None:
+    def _start(self, row: tuple[Any, ...]) -> None:
         try:
-            job = decode_job(row)
+            job = decode_fetched(row)
             _check_shape(job)
         except DecodeError as exc:
             self._unrunnable(row, exc)
@@ -182,18 +183,19 @@ class Producer:
         self._cooldown = None
         self._fill()
 
-    def _unrunnable(self, row: dict[str, Any], exc: DecodeError) -> None:
+    def _unrunnable(self, row: tuple[Any, ...], exc: DecodeError) -> None:
         """A row Elixir would choke on (non-object args/meta): discard it, keep the queue."""
-        log.error("job %s in queue %r cannot be run: %s", row.get("id"), self.queue, exc)
+        fields = dict(zip(COLUMNS, row, strict=True))
+        log.error("job %s in queue %r cannot be run: %s", fields["id"], self.queue, exc)
         job = Job(
-            id=row["id"],
-            state=row["state"],
-            queue=row["queue"],
-            worker=row["worker"],
+            id=fields["id"],
+            state=JobState.EXECUTING,
+            queue=fields["queue"],
+            worker=fields["worker"],
             args={},
-            attempt=row["attempt"],
-            max_attempts=row["attempt"],  # no retry can fix the row: discard now
-            attempted_at=row["attempted_at"],
+            attempt=fields["attempt"],
+            max_attempts=fields["attempt"],  # no retry can fix the row: discard now
+            attempted_at=fields["attempted_at"],
         )
         raised = Raised(exception_name(type(exc)), str(exc))
         self.executor.acker.add(decide(job, raised, now=utc_now(), rng=random.random))

@@ -10,6 +10,7 @@ Time is never read here: a relative ``schedule_in`` is resolved against a
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -151,10 +152,28 @@ def encode_json(value: Any, name: str) -> str:
         return "{}"
     try:
         if _C_JSON is not None and type(value) is dict:
-            return "".join(_C_JSON(value, 0))
-        return _JSON.encode(value)
+            text = "".join(_C_JSON(value, 0))
+        else:
+            text = _JSON.encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValidationError(name, f"is not JSON-serialisable: {exc}") from None
+    if "\\u0000" in text and _holds_nul(value):  # rare: look closer only then
+        raise ValidationError(name, _NUL)
+    return text
+
+
+#: jsonb and text columns cannot hold U+0000; the server would refuse the whole statement
+_NUL = "contains a NUL character (U+0000), which PostgreSQL cannot store"
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _check_name(value: Any, name: str) -> str:
@@ -162,6 +181,8 @@ def _check_name(value: Any, name: str) -> str:
         raise ValidationError(name, f"must be a string, got {type(value).__name__}")
     if not value:
         raise ValidationError(name, "can't be blank")
+    if "\x00" in value:
+        raise ValidationError(name, _NUL)
     if len(value) > MAX_NAME_LENGTH:
         raise ValidationError(
             name, f"should be at most {MAX_NAME_LENGTH} character(s), got {len(value)}"
@@ -179,12 +200,34 @@ def _check_int(value: Any, name: str, low: int, high: int | None = None) -> int:
 
 
 def _utc_naive(value: datetime, name: str) -> datetime:
-    """Columns are ``timestamp without time zone`` holding UTC (oban-wire-spec §1.1)."""
+    """Columns are ``timestamp without time zone`` holding UTC (oban-wire-spec §1.1).
+
+    A naive datetime is refused, never guessed: ``datetime.now()`` is the machine's local
+    time, and taking it as UTC would silently move the job by the machine's UTC offset.
+    """
     if not isinstance(value, datetime):
         raise ValidationError(name, f"must be a datetime, got {type(value).__name__}")
-    if value.tzinfo is None:
-        return value
+    if value.utcoffset() is None:
+        raise ValidationError(
+            name,
+            "must be timezone-aware (a naive datetime could be local time or UTC), "
+            "e.g. datetime.now(timezone.utc) + timedelta(hours=1)",
+        )
     return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def utc_aware(value: datetime | None) -> datetime | None:
+    """A column value (naive UTC, as Oban stores time) as a timezone-aware UTC datetime."""
+    if value is None or value.tzinfo is timezone.utc:
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def utc_naive(value: datetime) -> datetime:
+    """The inverse of :func:`utc_aware`: how a time is stored (naive UTC)."""
+    return value if value.tzinfo is None else value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 @dataclass(slots=True)
@@ -216,13 +259,16 @@ class NewJob:
             return self.scheduled_at
         if self.schedule_in is not None:
             # mirrors lib/oban/job.ex to_timestamp/1: DateTime.add(utc_now(), seconds)
-            return _utc_naive(now, "now") + timedelta(seconds=self.schedule_in)
+            return utc_naive(now) + timedelta(seconds=self.schedule_in)
         return None
 
 
 @dataclass(slots=True)
 class Job:
-    """One ``oban_jobs`` row; field names are the column names."""
+    """One ``oban_jobs`` row; field names are the column names.
+
+    Read from the database, its datetimes are timezone-aware UTC (the columns hold naive UTC).
+    """
 
     id: int | None
     state: JobState
@@ -261,11 +307,20 @@ class Job:
         for name in COLUMNS:
             value = getattr(self, name)
             if isinstance(value, datetime):
-                value = value.isoformat()
+                value = utc_naive(value).isoformat()
             elif isinstance(value, JobState):
                 value = value.value
             out[name] = value
         return out
+
+
+def _refuse_unknown(options: Mapping[str, Any]) -> None:
+    """A misspelled option is a ValidationError naming it, not Python's TypeError."""
+    name = sorted(options)[0]
+    known = sorted(JobOptions.__annotations__)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"options are {', '.join(known)}"
+    raise ValidationError(name, f"unknown option; {hint}")
 
 
 def new_job(
@@ -280,8 +335,11 @@ def new_job(
     scheduled_at: Any = None,
     schedule_in: Any = None,
     unique: UniqueOption = None,
+    **unknown: Any,
 ) -> NewJob:
     """Implementation of :meth:`Job.new` (see there)."""
+    if unknown:
+        _refuse_unknown(unknown)
     # mirrors lib/oban/job.ex new/2: required fields, lengths, max_attempts > 0, priority 0..9
     worker = _check_name(worker, "worker")
     args = {} if args is None else args
@@ -299,13 +357,16 @@ def new_job(
     seconds = to_seconds(schedule_in, "schedule_in") if schedule_in is not None else None
     # mirrors lib/oban/job.ex normalize_state/1: any scheduled_at makes the job scheduled
     scheduled = scheduled_at is not None or seconds is not None
+    normal_tags = tuple(normalize_tags(tags))
+    if any("\x00" in tag for tag in normal_tags):
+        raise ValidationError("tags", _NUL)
     return NewJob(
         worker=worker,
         args=dict(args),
         queue=queue,
         priority=priority,
         max_attempts=max_attempts,
-        tags=tuple(normalize_tags(tags)),
+        tags=normal_tags,
         meta=dict(meta),
         scheduled_at=scheduled_at,
         schedule_in=seconds,
@@ -333,6 +394,7 @@ def decode_job(row: Mapping[str, Any]) -> Job:
 
     Odd rows from the other side (unknown state label, NULL meta, non-object args)
     are represented faithfully where possible and raise ``DecodeError`` otherwise.
+    Timestamps come back timezone-aware (UTC), so they compare and convert correctly.
     """
     state = _STATES.get(row["state"])
     if state is None:
@@ -347,19 +409,34 @@ def decode_job(row: Mapping[str, Any]) -> Job:
         [_json_value(e, "errors") for e in errors] if errors else [],
         row["attempt"],
         row["max_attempts"],
-        row.get("inserted_at"),
-        row.get("scheduled_at"),
-        row.get("attempted_at"),
-        row.get("completed_at"),
+        utc_aware(row.get("inserted_at")),
+        utc_aware(row.get("scheduled_at")),
+        utc_aware(row.get("attempted_at")),
+        utc_aware(row.get("completed_at")),
         row.get("attempted_by"),
-        row.get("discarded_at"),
+        utc_aware(row.get("discarded_at")),
         row.get("priority") or 0,
         list(row.get("tags") or ()),
         # meta is nullable in the DB (oban-wire-spec §7.2); an absent meta is an empty map
         (_json_value(meta, "meta") if type(meta) is str else meta) or {},
-        row.get("cancelled_at"),
+        utc_aware(row.get("cancelled_at")),
         bool(row.get("conflict", False)),
     )
+
+
+def decode_fetched(row: tuple[Any, ...]) -> Job:
+    """A fetched row (a tuple in ``COLUMNS`` order) as a :class:`Job`: the runtime's hot path.
+
+    psycopg has already parsed ``args``/``meta``/``errors``; a NULL ``meta`` is ``{}``.
+    """
+    state = _STATES.get(row[1])
+    if state is None:
+        raise DecodeError(f"job {row[0]} has unknown state {row[1]!r}")
+    return Job(
+        row[0], state, row[2], row[3], row[4], row[5] or [], row[6], row[7], row[8], row[9],
+        row[10], row[11], row[12], row[13], row[14] or 0, row[15] or [],
+        {} if row[16] is None else row[16], row[17],
+    )  # fmt: skip
 
 
 def mark_conflict(job: Job) -> Job:
