@@ -427,16 +427,32 @@ def decode_job(row: Mapping[str, Any]) -> Job:
 def decode_fetched(row: tuple[Any, ...]) -> Job:
     """A fetched row (a tuple in ``COLUMNS`` order) as a :class:`Job`: the runtime's hot path.
 
-    psycopg has already parsed ``args``/``meta``/``errors``; a NULL ``meta`` is ``{}``.
+    ``args`` and ``meta`` arrive as JSON text (``::text``) and are parsed here; ``errors``
+    is already parsed; a NULL ``meta`` is ``{}``.
     """
     state = _STATES.get(row[1])
     if state is None:
         raise DecodeError(f"job {row[0]} has unknown state {row[1]!r}")
     return Job(
-        row[0], state, row[2], row[3], row[4], row[5] or [], row[6], row[7], row[8], row[9],
-        row[10], row[11], row[12], row[13], row[14] or 0, row[15] or [],
-        {} if row[16] is None else row[16], row[17],
+        row[0], state, row[2], row[3], _object_text(row[4], "args"), row[5] or [], row[6],
+        row[7], row[8], row[9], row[10], row[11], row[12], row[13], row[14] or 0, row[15] or [],
+        {} if row[16] is None else _object_text(row[16], "meta"), row[17],
     )  # fmt: skip
+
+
+_decode_text = json.JSONDecoder().decode
+
+
+def _object_text(text: Any, name: str) -> Any:
+    """Parse a jsonb column sent as text (any JSON value; the caller checks its shape)."""
+    if text == "{}":
+        return {}
+    if not isinstance(text, str):
+        return text
+    try:
+        return _decode_text(text)
+    except ValueError as exc:
+        raise DecodeError(f"{name} column holds invalid JSON: {exc}") from None
 
 
 def mark_conflict(job: Job) -> Job:
