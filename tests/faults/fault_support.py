@@ -88,10 +88,6 @@ class NodeProcess:
         return "\n".join(text[-lines:])
 
 
-def monitor(dsn: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(dsn, autocommit=True, application_name=MONITOR_APP)
-
-
 def scalar(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> Any:
     found = conn.execute(sql, params).fetchone()
     assert found is not None

@@ -15,23 +15,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fault_support import (
     MARKER_APP,
     MONITOR_APP,
     NodeProcess,
     executing_by,
-    monitor,
     run_invariants,
     scalar,
     states,
     wait_for,
 )
-from psycopg.conninfo import make_conninfo
 
 from bridge import Client, Job
 
 pytestmark = [pytest.mark.faults, pytest.mark.pg]
+Connection = psycopg.Connection[Any]
 
 #: pool and listener connections of the nodes: every client backend but ours and the markers
 _NODE_BACKENDS = (
@@ -39,10 +39,6 @@ _NODE_BACKENDS = (
     "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
     f"AND application_name NOT IN ('{MONITOR_APP}', '{MARKER_APP}')"
 )
-
-
-def client_for(dsn: str) -> Client:
-    return Client(make_conninfo(dsn, application_name=MONITOR_APP))
 
 
 def sleeps(worker: str, queue: str, ms: list[int]) -> list[Any]:
@@ -53,12 +49,10 @@ def sleeps(worker: str, queue: str, ms: list[int]) -> list[Any]:
 
 
 def test_kill_9_mid_batch_loses_nothing_and_runs_each_attempt_once(
-    fault_dsn: str, tmp_path: Path
+    fault_dsn: str, conn: Connection, client: Client, tmp_path: Path
 ) -> None:
     rounds, per_round = 20, 25
     rng = random.Random(20261201)
-    conn = monitor(fault_dsn)
-    client = client_for(fault_dsn)
     fast = ("--rescue-interval", "0.5")
     node = NodeProcess(fault_dsn, "kill-0", "faults=10", tmp_path, *fast)
     starts, rescues, orphaned = [node.start_time], [], []
@@ -105,14 +99,13 @@ def test_kill_9_mid_batch_loses_nothing_and_runs_each_attempt_once(
 
 
 def test_terminated_connections_reconnect_and_finish_every_job(
-    fault_dsn: str, tmp_path: Path
+    fault_dsn: str, conn: Connection, client: Client, tmp_path: Path
 ) -> None:
-    conn = monitor(fault_dsn)
     total = 600
     rng = random.Random(7)
     node = NodeProcess(fault_dsn, "cut-0", "faults=10", tmp_path)
     try:
-        client_for(fault_dsn).insert_all(
+        client.insert_all(
             sleeps("Fault.Sleep", "faults", [rng.randint(30, 90) for _ in range(total)])
         )
         cut: list[int] = []
@@ -151,11 +144,9 @@ def test_terminated_connections_reconnect_and_finish_every_job(
 
 
 def test_sigterm_exits_0_within_grace_and_leaves_nothing_executing(
-    fault_dsn: str, tmp_path: Path
+    fault_dsn: str, conn: Connection, client: Client, tmp_path: Path
 ) -> None:
     grace = 5.0
-    conn = monitor(fault_dsn)
-    client = client_for(fault_dsn)
     node = NodeProcess(fault_dsn, "term-0", "faults=20", tmp_path, "--grace", str(grace))
     try:
         # short jobs end within the grace period, long ones outlast it
@@ -192,13 +183,12 @@ def test_sigterm_exits_0_within_grace_and_leaves_nothing_executing(
     "SIGTERM exits only when the job's thread returns",
 )
 def test_sigterm_exits_within_grace_even_with_a_thread_job_running(
-    fault_dsn: str, tmp_path: Path
+    fault_dsn: str, conn: Connection, client: Client, tmp_path: Path
 ) -> None:
     grace = 2.0
-    conn = monitor(fault_dsn)
     node = NodeProcess(fault_dsn, "term-1", "faults=5", tmp_path, "--grace", str(grace))
     try:
-        client_for(fault_dsn).insert_all(sleeps("Fault.Sleep", "faults", [40_000]))
+        client.insert_all(sleeps("Fault.Sleep", "faults", [40_000]))
         wait_for(lambda: executing_by(conn, node.name) == 1, 60, "the job executing")
         code, took = node.terminate(timeout=grace + 10)
         print(f"\n(c') SIGTERM with a 40 s thread job: exit {code} after {took:.2f}s")
@@ -212,10 +202,8 @@ def test_sigterm_exits_within_grace_even_with_a_thread_job_running(
 
 
 def test_dead_nodes_jobs_are_rescued_but_a_live_long_job_is_not(
-    fault_dsn: str, tmp_path: Path
+    fault_dsn: str, conn: Connection, client: Client, tmp_path: Path
 ) -> None:
-    conn = monitor(fault_dsn)
-    client = client_for(fault_dsn)
     # the live node rescues with the default interval (15 s: back within two, ≤ 30 s)
     live = NodeProcess(fault_dsn, "live-0", "long=1", tmp_path, "--grace", "1")
     doomed = NodeProcess(fault_dsn, "doomed-0", "orphan=5", tmp_path)
