@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from bridge.errors import EncodeError, RecordTooLarge
 from bridge.wire.backoff import default_backoff
 from bridge.wire.etf import Atom
-from bridge.wire.job import Job, decode_job
+from bridge.wire.job import Job, decode_job, utc_naive
 from bridge.wire.names import JobState
 from bridge.wire.outcome import (
     Ack,
@@ -242,7 +242,8 @@ def test_ack_writes_the_columns_elixir_wrote(version: str, name: str) -> None:
     assert ack.attempt_add == after["attempt"] - during["attempt"]
     assert ack.max_attempts_add == after["max_attempts"] - during["max_attempts"]
     assert ack.job_id == during["id"]
-    assert ack.attempted_at == parse(during["attempted_at"])  # the ack guard: this run only
+    # the ack guard, this run only (a Job read back is aware UTC; the column is naive UTC)
+    assert utc_naive(ack.attempted_at) == parse(during["attempted_at"])
 
 
 @pytest.mark.parametrize("version", VERSIONS)
