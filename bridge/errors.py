@@ -9,6 +9,8 @@ bug.
 
 from __future__ import annotations
 
+from bridge.wire.names import SCHEMA_VERSIONS
+
 
 class BridgeError(Exception):
     """Something oban-bridge refused to do."""
@@ -81,10 +83,27 @@ class SchemaOutdated(SchemaError):
     def __init__(self, found: int, required: int, prefix: str = "public"):
         super().__init__(
             f"oban_jobs in schema {prefix!r} is at migration version {found}, "
-            f"version {required} is required (run `oban-bridge migrate --version {required}`)"
+            f"version {required} is required. {_outdated_advice(found, required, prefix)}"
         )
         self.found = found
         self.required = required
+
+
+def _outdated_advice(found: int, required: int, prefix: str) -> str:
+    """Both ways out: never only "migrate", which would upgrade a cluster that must stay."""
+    where = "" if prefix == "public" else f" --prefix {prefix}"
+    migrate = f"`oban-bridge migrate --version {required}{where}`"
+    if found in SCHEMA_VERSIONS:
+        stay = " (Elixir nodes on Oban ≤ 2.19 need V12)" if found == 12 else ""
+        return (
+            f"To use it as it is{stay}, pass --schema-version {found} "
+            f"(schema_version={found} in Python); once every Elixir node runs Oban ≥ 2.20, "
+            f"you may instead migrate: {migrate}"
+        )
+    return (
+        f"Migrate it: to V12 (`oban-bridge migrate --version 12{where}`) while any Elixir node "
+        f"runs Oban ≤ 2.19, else {migrate}"
+    )
 
 
 class SchemaManagedExternally(SchemaError):

@@ -17,8 +17,9 @@ from bridge.errors import JobNotFound
 from bridge.ops import _copy
 from bridge.ops._types import Op, Rows, Statement
 from bridge.wire import notify
-from bridge.wire.job import Job, NewJob, decode_job, mark_conflict
+from bridge.wire.job import Job, NewJob, decode_job, mark_conflict, utc_aware
 from bridge.wire.names import JobState
+from bridge.wire.query import UNTOUCHED, JobFilter
 from bridge.wire.unique import lock_key, lookup_predicate, states_for_schema
 
 _AVAILABLE = JobState.AVAILABLE
@@ -159,7 +160,8 @@ def insert_all_jobs(prefix: str, jobs: Sequence[NewJob], *, now: datetime) -> Op
         "AS ids",
         (quoted_table(prefix), len(jobs)),
     )
-    tx_now: datetime = rows[0]["tx_now"]
+    tx_now = utc_aware(rows[0]["tx_now"])
+    assert tx_now is not None
     inserted: list[Job] = []
 
     def lines() -> Iterator[str]:
@@ -185,7 +187,7 @@ def _assemble(job_id: int, job: NewJob, now: datetime, tx_now: datetime) -> Job:
         args=job.args,
         max_attempts=job.max_attempts,
         inserted_at=tx_now,
-        scheduled_at=job.resolve_scheduled_at(now) or tx_now,
+        scheduled_at=utc_aware(job.resolve_scheduled_at(now)) or tx_now,
         priority=job.priority or 0,
         tags=list(job.tags),
         meta=job.meta,
@@ -198,7 +200,8 @@ def _copy_line(job: Job, new: NewJob) -> str:
     return (
         f"{job.id}\t{job.state.value}\t{_escaped(job.queue)}\t{_escaped(job.worker)}\t"
         f"{_copy.escape(new.args_json)}\t{job.max_attempts}\t{job.priority}\t"
-        f"{job.scheduled_at.isoformat()}\t{_tags_literal(new.tags)}\t"  # type: ignore[union-attr]
+        f"{job.scheduled_at.replace(tzinfo=None).isoformat()}\t"  # type: ignore[union-attr]
+        f"{_tags_literal(new.tags)}\t"
         f"{_copy.escape(new.meta_json)}"
     )
 
@@ -220,88 +223,121 @@ def get_job(prefix: str, job_id: int) -> Op[Job]:
     return decode_job(rows[0])
 
 
-def list_jobs(
-    prefix: str,
-    *,
-    state: str | None = None,
-    queue: str | None = None,
-    worker: str | None = None,
-    limit: int = 100,
-) -> Op[list[Job]]:
-    """Most recent first, filtered by equality like ``Oban.Job.query/1``."""
-    where: list[str] = ["TRUE"]
+def _where(selected: JobFilter, alias: str) -> tuple[str, list[Any]]:
+    """The filter as one SQL condition on ``alias`` and its parameters."""
+    where: list[str] = []
     params: list[Any] = []
-    if state is not None:
-        where.append("state = %s::{prefix}.oban_job_state")
-        params.append(JobState(state).value)
-    for column, value in (("queue", queue), ("worker", worker)):
+    if selected.ids is not None:
+        where.append(f'{alias}."id" = ANY(%s::bigint[])')
+        params.append(list(selected.ids))
+    if selected.states:
+        where.append(f'{alias}."state" = ANY(%s::{{prefix}}.oban_job_state[])')
+        params.append(list(selected.states))
+    for column, value in (("queue", selected.queue), ("worker", selected.worker)):
         if value is not None:
-            where.append(f"{column} = %s")
+            where.append(f'{alias}."{column}" = %s')
             params.append(value)
-    params.append(limit)
+    return " AND ".join(where) or "TRUE", params
+
+
+def list_jobs(prefix: str, selected: JobFilter, *, limit: int) -> Op[list[Job]]:
+    """Most recent first, filtered by equality like ``Oban.Job`` queries."""
+    where, params = _where(selected, "o0")
     rows = yield Statement(
-        "SELECT * FROM {prefix}.oban_jobs WHERE "
-        + " AND ".join(where)
-        + " ORDER BY id DESC LIMIT %s",
-        params,
+        f"SELECT * FROM {{prefix}}.oban_jobs AS o0 WHERE {where} ORDER BY o0.id DESC LIMIT %s",
+        [*params, limit],
         prefix,
     )
     return [decode_job(row) for row in rows]
 
 
-_CANCEL = """\
-UPDATE {prefix}.oban_jobs AS o0 SET "state" = 'cancelled', "cancelled_at" = %s
-FROM (SELECT so0."id" AS "id", so0."queue" AS "queue", so0."state" AS "state"
-      FROM {prefix}.oban_jobs AS so0
-      WHERE so0."id" = %s AND NOT (so0."state" IN ('cancelled', 'completed', 'discarded'))) AS s1
-WHERE o0."id" = s1."id"
-RETURNING s1."id", s1."queue", s1."state\""""
+def count_jobs(prefix: str, selected: JobFilter) -> Op[int]:
+    """How many jobs match (what a listing cut by its limit leaves out, a bulk action's reach)."""
+    where, params = _where(selected, "o0")
+    rows = yield Statement(
+        f"SELECT count(*) AS count FROM {{prefix}}.oban_jobs AS o0 WHERE {where}", params, prefix
+    )
+    return int(rows[0]["count"])
+
+
+def _untouched(action: str) -> str:
+    return ", ".join(f"'{state}'" for state in UNTOUCHED[action])
+
+
+def _bulk_update(action: str, assignments: str, where: str) -> str:
+    # mirrors lib/oban/engines/basic.ex cancel_all_jobs/2 and retry_all_jobs/2: an UPDATE …
+    # FROM a subquery of the matching jobs, RETURNING the *old* state and the queue
+    return (
+        f"UPDATE {{prefix}}.oban_jobs AS o0 SET {assignments}\n"
+        'FROM (SELECT so0."id" AS "id", so0."queue" AS "queue", so0."state" AS "state"\n'
+        "      FROM {prefix}.oban_jobs AS so0\n"
+        f'      WHERE {where} AND NOT (so0."state" IN ({_untouched(action)}))) AS s1\n'
+        'WHERE o0."id" = s1."id"\n'
+        'RETURNING s1."id", s1."queue", s1."state"'
+    )
+
+
+_CANCEL_SET = """"state" = 'cancelled', "cancelled_at" = %s"""
+_RETRY_SET = (
+    """"state" = 'available', "max_attempts" = GREATEST(o0."max_attempts", o0."attempt" + 1), """
+    '"scheduled_at" = %s, "completed_at" = NULL, "cancelled_at" = NULL, "discarded_at" = NULL'
+)
+
+
+def cancel_all_jobs(prefix: str, selected: JobFilter, *, now: datetime) -> Op[int]:
+    """Cancel the matching jobs that are not final; executing ones also get ``pkill``."""
+    where, params = _where(selected, "so0")
+    # mirrors lib/oban/engines/basic.ex cancel_all_jobs/2 (RETURNING the *old* state)
+    rows: Rows = yield Statement(_bulk_update("cancel", _CANCEL_SET, where), [now, *params], prefix)
+    # mirrors lib/oban.ex cancel_all_jobs/2: pkill for jobs that were executing
+    killed = [notify.pkill_message(row["id"]) for row in rows if row["state"] == "executing"]
+    yield from notify_op(prefix, "signal", killed)
+    return len(rows)
+
+
+def retry_all_jobs(prefix: str, selected: JobFilter, *, now: datetime) -> Op[int]:
+    """Make the matching jobs available again (not available or executing ones), keeping
+    their errors."""
+    where, params = _where(selected, "so0")
+    # mirrors lib/oban/engines/basic.ex retry_all_jobs/2
+    rows: Rows = yield Statement(_bulk_update("retry", _RETRY_SET, where), [now, *params], prefix)
+    # Elixir leaves the wake-up to the leader's stager (≤ 1 s); announcing it ourselves
+    # lets idle producers of every version run them at once (payload as notify_trigger)
+    yield from notify_op(prefix, "insert", notify.insert_messages([row["queue"] for row in rows]))
+    return len(rows)
+
+
+def delete_all_jobs(prefix: str, selected: JobFilter) -> Op[int]:
+    """Delete the matching jobs that are not executing."""
+    where, params = _where(selected, "o0")
+    # mirrors lib/oban/engines/basic.ex delete_all_jobs/2: state NOT IN ('executing')
+    rows = yield Statement(
+        f"DELETE FROM {{prefix}}.oban_jobs AS o0 WHERE {where} "
+        f'AND NOT (o0."state" IN ({_untouched("delete")})) RETURNING o0.id',
+        params,
+        prefix,
+    )
+    return len(rows)
 
 
 def cancel_job(prefix: str, job_id: int, *, now: datetime) -> Op[Job]:
     """Cancel a job that is not final; an executing one also gets the ``pkill`` signal."""
-    # mirrors lib/oban/engines/basic.ex cancel_all_jobs/2 (RETURNING the *old* state)
-    rows: Rows = yield Statement(_CANCEL, (now, job_id), prefix)
-    if any(row["state"] == "executing" for row in rows):
-        # mirrors lib/oban.ex cancel_all_jobs/2: pkill for jobs that were executing
-        yield from notify_op(prefix, "signal", [notify.pkill_message(job_id)])
+    yield from cancel_all_jobs(prefix, JobFilter(ids=(job_id,)), now=now)
     return (yield from get_job(prefix, job_id))
-
-
-_RETRY = """\
-UPDATE {prefix}.oban_jobs AS o0
-SET "state" = 'available', "max_attempts" = GREATEST(o0."max_attempts", o0."attempt" + 1),
-    "scheduled_at" = %s, "completed_at" = NULL, "cancelled_at" = NULL, "discarded_at" = NULL
-FROM (SELECT so0."id" AS "id", so0."queue" AS "queue", so0."state" AS "state"
-      FROM {prefix}.oban_jobs AS so0
-      WHERE so0."id" = %s AND NOT (so0."state" IN ('available', 'executing'))) AS s1
-WHERE o0."id" = s1."id"
-RETURNING s1."id", s1."queue", s1."state\""""
 
 
 def retry_job(prefix: str, job_id: int, *, now: datetime) -> Op[Job]:
     """Make a non-available, non-executing job available again, keeping its errors."""
-    # mirrors lib/oban/engines/basic.ex retry_all_jobs/2
-    rows: Rows = yield Statement(_RETRY, (now, job_id), prefix)
-    if rows:
-        # Elixir leaves the wake-up to the leader's stager (≤ 1 s); announcing it ourselves
-        # lets idle producers of every version run it at once (payload as notify_trigger)
-        yield from notify_op(prefix, "insert", notify.insert_messages([rows[0]["queue"]]))
+    yield from retry_all_jobs(prefix, JobFilter(ids=(job_id,)), now=now)
     return (yield from get_job(prefix, job_id))
 
 
 def delete_job(prefix: str, job_id: int) -> Op[bool]:
     """Delete a job unless it is executing; True when a row was deleted."""
-    # mirrors lib/oban/engines/basic.ex delete_all_jobs/2: state NOT IN ('executing')
-    rows = yield Statement(
-        "DELETE FROM {prefix}.oban_jobs AS o0 WHERE o0.id = %s "
-        "AND NOT (o0.\"state\" IN ('executing')) RETURNING o0.id, o0.state",
-        (job_id,),
-        prefix,
-    )
-    if not rows:
+    deleted = yield from delete_all_jobs(prefix, JobFilter(ids=(job_id,)))
+    if not deleted:
         yield from get_job(prefix, job_id)  # raises JobNotFound when there is no such job
-    return bool(rows)
+    return bool(deleted)
 
 
 def record_job(prefix: str, job_id: int, text: str) -> Op[Job]:

@@ -186,6 +186,13 @@ def _wanted(name: str, *, prefix: str, target: int, unlogged: bool) -> bool:
     return True
 
 
+def check_target(version: int) -> int:
+    """A version to migrate to: 0 (nothing) … the current one."""
+    if not 0 <= version <= CURRENT_VERSION:
+        raise ConfigError(f"version must be between 0 and {CURRENT_VERSION}, not {version}")
+    return version
+
+
 def migrate(
     prefix: str = "public", version: int = CURRENT_VERSION, *, unlogged: bool = True
 ) -> Op[MigrateResult]:
@@ -195,8 +202,7 @@ def migrate(
     ``down(version: N + 1)``), and 0 drops everything Oban created (the schema stays).
     """
     validate_prefix(prefix)
-    if not 0 <= version <= CURRENT_VERSION:
-        raise ConfigError(f"version must be between 0 and {CURRENT_VERSION}, not {version}")
+    check_target(version)
     rows = yield Statement(SERVER_VERSION_SQL)
     if rows[0]["num"] < 120000:
         raise SchemaError(

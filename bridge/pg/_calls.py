@@ -15,6 +15,7 @@ from bridge.errors import ConfigError
 from bridge.ops import Op
 from bridge.ops import jobs as job_ops
 from bridge.wire.job import Job, JobOptions, NewJob, new_job
+from bridge.wire.query import JobFilter, StateFilter, check_id, check_limit, job_filter
 from bridge.wire.recorded import RECORDED_LIMIT, encode_recorded
 
 if TYPE_CHECKING:
@@ -52,26 +53,52 @@ class Calls:
         return job_ops.insert_all_jobs(self.prefix, batch, now=utc_now())
 
     def get_job(self, job_id: int) -> Op[Job]:
-        return job_ops.get_job(self.prefix, job_id)
+        return job_ops.get_job(self.prefix, check_id(job_id))
+
+    def select(
+        self,
+        *,
+        ids: Iterable[int] | None = None,
+        state: StateFilter = None,
+        queue: str | None = None,
+        worker: str | None = None,
+    ) -> JobFilter:
+        """Validated criteria (before any I/O); states this schema lacks match nothing."""
+        return job_filter(
+            ids=ids, state=state, queue=queue, worker=worker, schema_version=self.schema_version
+        )
 
     def list_jobs(
         self,
         *,
-        state: str | None = None,
+        state: StateFilter = None,
         queue: str | None = None,
         worker: str | None = None,
         limit: int = 100,
     ) -> Op[list[Job]]:
-        return job_ops.list_jobs(self.prefix, state=state, queue=queue, worker=worker, limit=limit)
+        selected = self.select(state=state, queue=queue, worker=worker)
+        return job_ops.list_jobs(self.prefix, selected, limit=check_limit(limit))
+
+    def count_jobs(self, **criteria: Any) -> Op[int]:
+        return job_ops.count_jobs(self.prefix, self.select(**criteria))
+
+    def cancel_all_jobs(self, **criteria: Any) -> Op[int]:
+        return job_ops.cancel_all_jobs(self.prefix, self.select(**criteria), now=utc_now())
+
+    def retry_all_jobs(self, **criteria: Any) -> Op[int]:
+        return job_ops.retry_all_jobs(self.prefix, self.select(**criteria), now=utc_now())
+
+    def delete_all_jobs(self, **criteria: Any) -> Op[int]:
+        return job_ops.delete_all_jobs(self.prefix, self.select(**criteria))
 
     def cancel_job(self, job_id: int) -> Op[Job]:
-        return job_ops.cancel_job(self.prefix, job_id, now=utc_now())
+        return job_ops.cancel_job(self.prefix, check_id(job_id), now=utc_now())
 
     def retry_job(self, job_id: int) -> Op[Job]:
-        return job_ops.retry_job(self.prefix, job_id, now=utc_now())
+        return job_ops.retry_job(self.prefix, check_id(job_id), now=utc_now())
 
     def delete_job(self, job_id: int) -> Op[bool]:
-        return job_ops.delete_job(self.prefix, job_id)
+        return job_ops.delete_job(self.prefix, check_id(job_id))
 
     def record(
         self, job_id: int, value: Any, *, compressed: bool | int = True, limit: int = RECORDED_LIMIT
@@ -79,4 +106,4 @@ class Calls:
         # encoded (and size-checked) before the database is touched: RecordTooLarge is raised
         # here, never half-way through a write
         text = encode_recorded(value, compressed=compressed, limit=limit)
-        return job_ops.record_job(self.prefix, job_id, text)
+        return job_ops.record_job(self.prefix, check_id(job_id), text)

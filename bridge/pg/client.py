@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.pg._calls import Calls
 from bridge.pg.source import Source, SyncInput
 from bridge.wire.job import Job, JobOptions, NewJob
+from bridge.wire.query import StateFilter
 from bridge.wire.recorded import RECORDED_LIMIT, fetch_recorded
 
 if TYPE_CHECKING:
@@ -87,13 +88,67 @@ class Client:
     def list_jobs(
         self,
         *,
-        state: str | None = None,
+        state: StateFilter = None,
         queue: str | None = None,
         worker: str | None = None,
         limit: int = 100,
     ) -> list[Job]:
+        """The newest ``limit`` jobs matching every criterion (several states: any of them)."""
         return self._run(
             self._calls.list_jobs(state=state, queue=queue, worker=worker, limit=limit)
+        )
+
+    def count_jobs(
+        self,
+        *,
+        ids: Iterable[int] | None = None,
+        state: StateFilter = None,
+        queue: str | None = None,
+        worker: str | None = None,
+    ) -> int:
+        """How many jobs match every criterion."""
+        return self._run(self._calls.count_jobs(ids=ids, state=state, queue=queue, worker=worker))
+
+    def cancel_all_jobs(
+        self,
+        *,
+        ids: Iterable[int] | None = None,
+        state: StateFilter = None,
+        queue: str | None = None,
+        worker: str | None = None,
+    ) -> int:
+        """``Oban.cancel_all_jobs/2``: cancel the matching jobs that are not final (executing
+        ones also get ``pkill``); returns how many were cancelled. No criteria: every job."""
+        return self._run(
+            self._calls.cancel_all_jobs(ids=ids, state=state, queue=queue, worker=worker)
+        )
+
+    def retry_all_jobs(
+        self,
+        *,
+        ids: Iterable[int] | None = None,
+        state: StateFilter = None,
+        queue: str | None = None,
+        worker: str | None = None,
+    ) -> int:
+        """``Oban.retry_all_jobs/2``: make the matching jobs available again (not available or
+        executing ones); returns how many were retried."""
+        return self._run(
+            self._calls.retry_all_jobs(ids=ids, state=state, queue=queue, worker=worker)
+        )
+
+    def delete_all_jobs(
+        self,
+        *,
+        ids: Iterable[int] | None = None,
+        state: StateFilter = None,
+        queue: str | None = None,
+        worker: str | None = None,
+    ) -> int:
+        """``Oban.delete_all_jobs/2``: delete the matching jobs that are not executing; returns
+        how many were deleted."""
+        return self._run(
+            self._calls.delete_all_jobs(ids=ids, state=state, queue=queue, worker=worker)
         )
 
     def cancel_job(self, job_id: int) -> Job:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.pg._calls import Calls
 from bridge.pg.source import AsyncInput, AsyncSource
 from bridge.wire.job import Job, JobOptions, NewJob
+from bridge.wire.query import StateFilter
 from bridge.wire.recorded import RECORDED_LIMIT, fetch_recorded
 
 if TYPE_CHECKING:
@@ -85,13 +86,69 @@ class AsyncClient:
     async def list_jobs(
         self,
         *,
-        state: str | None = None,
+        state: StateFilter = None,
         queue: str | None = None,
         worker: str | None = None,
         limit: int = 100,
     ) -> list[Job]:
+        """The newest ``limit`` jobs matching every criterion (several states: any of them)."""
         return await self._run(
             self._calls.list_jobs(state=state, queue=queue, worker=worker, limit=limit)
+        )
+
+    async def count_jobs(
+        self,
+        *,
+        ids: Iterable[int] | None = None,
+        state: StateFilter = None,
+        queue: str | None = None,
+        worker: str | None = None,
+    ) -> int:
+        """How many jobs match every criterion."""
+        return await self._run(
+            self._calls.count_jobs(ids=ids, state=state, queue=queue, worker=worker)
+        )
+
+    async def cancel_all_jobs(
+        self,
+        *,
+        ids: Iterable[int] | None = None,
+        state: StateFilter = None,
+        queue: str | None = None,
+        worker: str | None = None,
+    ) -> int:
+        """``Oban.cancel_all_jobs/2``: cancel the matching jobs that are not final (executing
+        ones also get ``pkill``); returns how many were cancelled. No criteria: every job."""
+        return await self._run(
+            self._calls.cancel_all_jobs(ids=ids, state=state, queue=queue, worker=worker)
+        )
+
+    async def retry_all_jobs(
+        self,
+        *,
+        ids: Iterable[int] | None = None,
+        state: StateFilter = None,
+        queue: str | None = None,
+        worker: str | None = None,
+    ) -> int:
+        """``Oban.retry_all_jobs/2``: make the matching jobs available again (not available or
+        executing ones); returns how many were retried."""
+        return await self._run(
+            self._calls.retry_all_jobs(ids=ids, state=state, queue=queue, worker=worker)
+        )
+
+    async def delete_all_jobs(
+        self,
+        *,
+        ids: Iterable[int] | None = None,
+        state: StateFilter = None,
+        queue: str | None = None,
+        worker: str | None = None,
+    ) -> int:
+        """``Oban.delete_all_jobs/2``: delete the matching jobs that are not executing; returns
+        how many were deleted."""
+        return await self._run(
+            self._calls.delete_all_jobs(ids=ids, state=state, queue=queue, worker=worker)
         )
 
     async def cancel_job(self, job_id: int) -> Job:

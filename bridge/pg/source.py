@@ -34,12 +34,12 @@ from bridge.ops import Op
 from bridge.ops.schema import require_version, validate_prefix
 from bridge.pg._drive import adrive, drive
 from bridge.pg.connect import aconnect, connect, pool_kwargs
+from bridge.wire.names import SCHEMA_VERSIONS
 
 T = TypeVar("T")
 
 SyncInput = str | psycopg.Connection[Any] | ConnectionPool
 AsyncInput = str | psycopg.AsyncConnection[Any] | AsyncConnectionPool
-SCHEMA_VERSIONS = (12, 13, 14)
 
 
 class _Policy:

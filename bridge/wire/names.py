@@ -35,6 +35,10 @@ OBAN_CHANNELS: tuple[str, ...] = ("insert", "signal", "leader", "sonar", "gossip
 #: every channel "<prefix>.oban_<name>" in use, with oban_met's (lib/oban/met/*.ex)
 CHANNELS: tuple[str, ...] = (*OBAN_CHANNELS, "metrics", "cronitor")
 
+#: the migration versions a cluster can run at with bridge: V12 (Oban ≤ 2.19, which must stay
+#: there), V13 (2.20) and V14 (≥ 2.21) — mirrors lib/oban/migrations/postgres.ex @current_version
+SCHEMA_VERSIONS: tuple[int, ...] = (12, 13, 14)
+
 #: PostgreSQL identifiers (schema names, LISTEN channels) hold at most NAMEDATALEN - 1 bytes
 MAX_IDENTIFIER_BYTES = 63
 

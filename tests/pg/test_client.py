@@ -194,3 +194,113 @@ def test_sync_and_async_expose_the_same_api() -> None:
     for name in sync:
         assert list(sync[name].parameters) == list(coro[name].parameters), name
         assert inspect.iscoroutinefunction(getattr(AsyncClient, name)), name
+
+
+# -- issue 9: times, typed errors before I/O, filters and bulk actions ----------------------------
+
+UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nope"
+
+
+def test_times_are_aware_utc_whatever_the_session_time_zone(dsn: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from bridge.ops.acks import ack_jobs
+    from bridge.pg.source import Source
+    from bridge.wire.outcome import Ack
+
+    new_york = timezone(timedelta(hours=-5))
+    when = datetime(2030, 1, 1, 9, 0, tzinfo=new_york)  # 14:00 UTC
+    options = "-c TimeZone=America/New_York"
+    with psycopg.connect(dsn, autocommit=True, options=options) as conn:
+        client = Client(conn)
+        job = client.enqueue("W", {}, scheduled_at=when)
+        read = client.get_job(job.id)  # type: ignore[arg-type]
+        assert read.scheduled_at == when and read.scheduled_at.tzinfo is timezone.utc  # type: ignore[union-attr]
+        assert job.inserted_at is not None and job.inserted_at.tzinfo is timezone.utc
+        stored = conn.execute("SELECT scheduled_at FROM oban_jobs").fetchone()
+        assert stored == (datetime(2030, 1, 1, 14, 0),)  # naive UTC, as Oban stores it
+        # a time read back (aware) and written again lands on the same instant: the ack guard
+        conn.execute(
+            "UPDATE oban_jobs SET state = 'executing', attempt = 1, attempted_at = "
+            "timezone('UTC', now()) WHERE id = %s",
+            (job.id,),
+        )
+        running = client.get_job(job.id)  # type: ignore[arg-type]
+        assert running.attempted_at is not None and running.attempted_at.tzinfo is timezone.utc
+        error = {"at": "2030-01-01T14:00:00.000000Z", "attempt": 1, "error": "** (E) x"}
+        now = datetime.now(timezone.utc)
+        ack = Ack(job.id, running.attempted_at, JobState.DISCARDED, now, error=error)  # type: ignore[arg-type]
+        landed = Source(conn).run(ack_jobs("public", [ack], now=ack.at))
+        assert landed == {job.id}
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda c: c.list_jobs(state="bogus"), "state"),
+        (lambda c: c.list_jobs(limit=-1), "limit"),
+        (lambda c: c.count_jobs(state=["available", "paused"]), "state"),
+        (lambda c: c.get_job("12"), "id"),
+        (lambda c: c.cancel_job(-1), "id"),
+        (lambda c: c.enqueue("W", {}, queu="mailers"), "queu"),
+        (lambda c: c.enqueue("W", {"name": "a\x00b"}), "args"),
+        (
+            lambda c: c.enqueue("W", {}, scheduled_at=__import__("datetime").datetime(2030, 1, 1)),
+            "scheduled_at",
+        ),
+    ],
+)
+def test_bad_input_is_a_validation_error_before_any_io(call: Any, field: str) -> None:
+    # the database is unreachable: reaching it would be a DatabaseError, not this
+    with Client(UNREACHABLE) as client, pytest.raises(ValidationError) as info:
+        call(client)
+    assert info.value.field == field
+
+
+def _job(client: Client, state: str, queue: str = "q", worker: str = "W") -> int:
+    job = client.enqueue(worker, {}, queue=queue)
+    assert job.id is not None
+    if state != "available":
+        with psycopg.connect(client.source._input, autocommit=True) as conn:  # type: ignore[arg-type]
+            conn.execute(
+                "UPDATE oban_jobs SET state = %s, attempt = 1 WHERE id = %s", (state, job.id)
+            )
+    return job.id
+
+
+def test_filters_combine_and_count(dsn: str) -> None:
+    with Client(dsn) as client:
+        ids = {s: _job(client, s) for s in ("available", "scheduled", "completed", "discarded")}
+        _job(client, "completed", queue="other")
+        listed = client.list_jobs(state=["completed", "discarded"], queue="q")
+        assert [j.id for j in listed] == [ids["discarded"], ids["completed"]]
+        assert client.count_jobs(state=["completed", "discarded"]) == 3
+        assert client.count_jobs(queue="q", worker="W") == 4
+        assert client.count_jobs(ids=[ids["available"], 10**9]) == 1
+        assert client.count_jobs() == 5
+
+
+def test_bulk_actions_leave_alone_what_oban_leaves_alone(dsn: str) -> None:
+    listener = psycopg.connect(dsn, autocommit=True)
+    listener.execute('LISTEN "public.oban_signal"')
+    with Client(dsn) as client:
+        ids = {s: _job(client, s) for s in ("available", "executing", "completed", "retryable")}
+        _job(client, "available", queue="other")
+        # mirrors lib/oban/engines/basic.ex cancel_all_jobs/2: not completed/cancelled/discarded
+        assert client.cancel_all_jobs(queue="q") == 3
+        assert client.cancel_all_jobs(queue="q") == 0
+        assert client.get_job(ids["completed"]).state is JobState.COMPLETED
+        assert client.get_job(ids["executing"]).state is JobState.CANCELLED
+        # retry_all_jobs/2: not available or executing
+        assert client.retry_all_jobs(state="cancelled") == 3
+        assert client.count_jobs(state="available") == 4
+        # delete_all_jobs/2: not executing
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE oban_jobs SET state = 'executing' WHERE id = %s", (ids["available"],)
+            )
+        assert client.delete_all_jobs(queue="q") == 3
+        assert [j.id for j in client.list_jobs(queue="q")] == [ids["available"]]
+    got = [n.payload for n in listener.notifies(timeout=0.5, stop_after=1)]
+    listener.close()
+    assert got == [f'{{"action":"pkill","job_id":{ids["executing"]}}}']

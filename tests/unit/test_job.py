@@ -128,3 +128,65 @@ def test_decode_job_rejects_unknown_state_and_keeps_null_meta_empty() -> None:
     assert job.meta == {} and job.tags == [] and job.errors == []
     with pytest.raises(DecodeError):
         decode_job({**row, "state": "paused"})
+
+
+# -- issue 9: naive datetimes, misspelled options, NUL --------------------------------------------
+
+
+def test_a_naive_scheduled_at_is_refused_not_taken_as_utc() -> None:
+    # datetime.now() is local time: taken as UTC, a job meant for in an hour on a New York
+    # machine was stored four hours in the past
+    with pytest.raises(ValidationError) as info:
+        Job.new("W", {}, scheduled_at=datetime(2026, 1, 1, 12, 0) + timedelta(hours=1))
+    assert info.value.field == "scheduled_at" and "timezone-aware" in info.value.message
+
+
+def test_rows_are_read_as_aware_utc_and_written_out_as_oban_stores_them() -> None:
+    row = {
+        "id": 1,
+        "state": "completed",
+        "queue": "q",
+        "worker": "W",
+        "args": {},
+        "attempt": 1,
+        "max_attempts": 20,
+        "inserted_at": datetime(2026, 1, 1, 12, 0, 0, 5),
+        "scheduled_at": datetime(2026, 1, 1, 12, 0, 0, 5),
+        "completed_at": datetime(2026, 1, 1, 12, 0, 1),
+    }
+    job = decode_job(row)
+    assert job.completed_at == datetime(2026, 1, 1, 12, 0, 1, tzinfo=timezone.utc)
+    assert job.completed_at.tzinfo is timezone.utc  # type: ignore[union-attr]
+    assert job.attempted_at is None
+    # the JSON row stays row_to_json's shape: naive UTC text
+    assert job.to_dict()["completed_at"] == "2026-01-01T12:00:01"
+
+
+@pytest.mark.parametrize(("typo", "hint"), [("queu", "'queue'"), ("sheduled_in", "'schedule_in'")])
+def test_a_misspelled_option_is_a_validation_error_naming_it(typo: str, hint: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Job.new("W", {}, **{typo: 1})  # type: ignore[misc]
+    assert info.value.field == typo and hint in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"args": {"name": "a\x00b"}}, "args"),
+        ({"args": {"deep": [{"k\x00": 1}]}}, "args"),
+        ({"meta": {"note": "\x00"}}, "meta"),
+        ({"worker": "W\x00"}, "worker"),
+        ({"queue": "q\x00"}, "queue"),
+        ({"tags": ["a\x00"]}, "tags"),
+    ],
+)
+def test_nul_is_refused_before_the_server_sees_it(kwargs: dict, field: str) -> None:
+    params = {"worker": "W", "args": {}}
+    params.update(kwargs)
+    with pytest.raises(ValidationError) as info:
+        Job.new(params.pop("worker"), params.pop("args"), **params)
+    assert info.value.field == field and "NUL" in info.value.message
+
+
+def test_a_backslash_u0000_text_is_not_a_nul() -> None:
+    assert Job.new("W", {"text": "\\u0000"}).args == {"text": "\\u0000"}
