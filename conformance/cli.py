@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bridge.errors import BridgeError
+from bridge.pg.connect import parse_dsn, redact
 from conformance import report
 from conformance.harness import Harness, HarnessError, compile_harness
 from conformance.runner import (
@@ -61,14 +63,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--junit", type=Path, help="write JUnit XML here")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
-    parser.add_argument("-k", dest="pattern", help="only scenarios whose id contains PATTERN")
+    parser.add_argument(
+        "-k", dest="pattern", metavar="PATTERN", help="only scenarios whose id contains PATTERN"
+    )
+    parser.add_argument(
+        "--allow-skips",
+        action="store_true",
+        help="exit 0 even when a live run skipped every scenario (no harness given)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 0 when every scenario that ran passed; 1 on a failure, a harness that could not
+    start, or a live run that skipped everything (a green build that tested nothing) unless
+    ``--allow-skips``; 2 when no scenario matches ``-k``."""
     scenarios = load_all(pattern=args.pattern)
     if not scenarios:
         print(f"no scenario matches {args.pattern!r}", file=sys.stderr)
         return 2
+    try:
+        parse_dsn(args.dsn)  # a malformed DSN: one line, its password masked
+    except BridgeError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return 1
     if args.offline:
         outcomes = _offline(scenarios, args)
     elif args.harness is None:
@@ -77,6 +94,22 @@ def run(args: argparse.Namespace) -> int:
         outcomes = [Outcome(s.id, "-", "skipped", 0.0, reason) for s in scenarios]
     else:
         outcomes = _live(scenarios, args)
+    _report(outcomes, args)
+    if any(o.status in ("failed", "error") for o in outcomes):
+        return 1
+    if not args.offline and all(o.status == "skipped" for o in outcomes):
+        if args.allow_skips:
+            return 0
+        print(
+            "conformance: error: the live run skipped every scenario, so nothing was tested "
+            "(pass --allow-skips to accept that, or --offline to replay recorded vectors)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _report(outcomes: Sequence[Outcome], args: argparse.Namespace) -> None:
     print()
     print(report.table(outcomes))
     text = report.details(outcomes)
@@ -87,7 +120,6 @@ def run(args: argparse.Namespace) -> int:
         report.write_junit(args.junit, outcomes)
     if args.json:
         report.write_json(args.json, outcomes)
-    return 1 if any(o.status in ("failed", "error") for o in outcomes) else 0
 
 
 def _progress(outcome: Outcome) -> None:
@@ -135,9 +167,14 @@ def _live(scenarios: Sequence[Scenario], args: argparse.Namespace) -> list[Outco
     try:
         compile_harness(directory)
         versions = _probe(directory, args.dsn)
-    except HarnessError as exc:
-        print(f"live suite skipped: the harness could not start: {exc}")
-        return [Outcome(s.id, "-", "skipped", 0.0, f"harness failed: {exc}") for s in scenarios]
+    except (HarnessError, OSError) as exc:
+        # an error, never a skip: CI must not go green on a harness that did not build
+        text = redact(str(exc), args.dsn)
+        if isinstance(exc, OSError):
+            text = f"cannot run mix in {directory}: {exc.strerror or exc} (is Elixir on PATH?)"
+        print(f"conformance: error: the harness could not start: {text}", file=sys.stderr)
+        message = f"the harness could not start: {text.splitlines()[0]}"
+        return [Outcome(s.id, "-", "error", 0.0, message) for s in scenarios]
     version = versions["oban_version"]
     print(f"live against Oban {version} (Elixir {versions['elixir']}, OTP {versions['otp']})")
 

@@ -10,14 +10,26 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, ConfigError
+from bridge.pg.connect import redact, secrets_of
 
 #: sub-command modules, in help order
 COMMANDS = ("migrate", "enqueue", "jobs", "work", "etf", "demo", "conformance")
+
+DESCRIPTION = (
+    "Share one PostgreSQL database with Elixir Oban: create its tables, enqueue jobs for "
+    "Elixir or Python workers, inspect and manage jobs, run Python workers."
+)
+EPILOG = (
+    "The database comes from --dsn or $DATABASE_URL. "
+    "Run oban-bridge COMMAND -h for a command's options."
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +40,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="oban-bridge", description=__doc__.splitlines()[0] if __doc__ else None)
+    from bridge import __version__
+
+    parser = _Parser(prog="oban-bridge", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument(
+        "--version", action="version", version=f"oban-bridge {__version__}", help="show the version"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMANDS:
@@ -64,15 +81,48 @@ def require_dsn(dsn: str | None) -> str:
     return dsn
 
 
+def confirm(question: str, *, yes: bool) -> bool:
+    """``--yes``, or the user's answer on a terminal; without either, refuse (exit 1)."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{question} Not done: pass --yes to confirm (no terminal to ask on)")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    if answer in ("y", "yes"):
+        return True
+    print("nothing done", file=sys.stderr)
+    return False
+
+
+def mask_logs(*dsns: str | None) -> None:
+    """Mask the passwords of ``dsns`` in every log record this process makes from now on."""
+    if not any(secrets_of(dsn) for dsn in dsns):
+        return
+    make = logging.getLogRecordFactory()
+
+    def masked(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        text = record.getMessage()
+        safe = redact(text, *dsns)
+        if safe != text:
+            record.msg, record.args = safe, None
+        return record
+
+    logging.setLogRecordFactory(masked)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    dsns = (getattr(args, "dsn", None), os.environ.get("DATABASE_URL"))
+    mask_logs(*dsns)
     try:
         return int(args.func(args))
     except BridgeError as exc:
-        print(f"oban-bridge: error: {exc}", file=sys.stderr)
+        # the last guard: no password reaches the terminal, whatever the message
+        print(f"oban-bridge: error: {redact(str(exc), *dsns)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, EOFError):
         return 130
 
 

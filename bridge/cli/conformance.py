@@ -14,6 +14,9 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "conformance",
         help="prove compatibility against a live Elixir Oban, or replay recorded vectors",
+        description="Run the conformance scenarios against a live Elixir Oban (the harness in "
+        "conformance/elixir), or replay the vectors recorded from one (--offline). Exits "
+        "non-zero when a scenario fails, the harness cannot start, or a live run ran nothing.",
     )
     add_arguments(parser)
     parser.set_defaults(func=run)

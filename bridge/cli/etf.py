@@ -37,17 +37,38 @@ from bridge.wire.recorded import decode_recorded, encode_recorded
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "etf", help="decode or encode Erlang terms (recorded job output)", description=__doc__
+        "etf",
+        help="decode or encode Erlang terms (recorded job output)",
+        description="Look inside recorded job output, or make some. decode prints what a "
+        "meta.return text (or hex ETF) holds, as a Python value or in Elixir syntax; pids, "
+        "refs, ports and funs are shown as placeholders, never run. encode turns JSON into "
+        "the text a Python worker would record.",
     )
     actions = parser.add_subparsers(dest="etf_action", metavar="ACTION")
     actions.required = True
-    dec = actions.add_parser("decode", help="print the term in a base64 or hex ETF value")
+    dec = actions.add_parser(
+        "decode",
+        help="print the term in a base64 or hex ETF value",
+        description="Print the Erlang term a meta.return text (base64) or hex ETF holds.",
+    )
     form = dec.add_mutually_exclusive_group()
-    form.add_argument("--base64", dest="form", action="store_const", const="base64")
-    form.add_argument("--hex", dest="form", action="store_const", const="hex")
+    form.add_argument(
+        "--base64",
+        dest="form",
+        action="store_const",
+        const="base64",
+        help="VALUE is base64, as in meta.return (default: guessed)",
+    )
+    form.add_argument(
+        "--hex", dest="form", action="store_const", const="hex", help="VALUE is hex ETF"
+    )
     dec.add_argument("--elixir", action="store_true", help="print in Elixir syntax")
     dec.add_argument("value", metavar="VALUE", help="the encoded term, or - to read stdin")
-    enc = actions.add_parser("encode", help="print the recorded-output text for a JSON value")
+    enc = actions.add_parser(
+        "encode",
+        help="print the recorded-output text for a JSON value",
+        description="Print the meta.return text a Python worker would record for a JSON value.",
+    )
     enc.add_argument("--compressed", action="store_true", help="compress like [:compressed]")
     enc.add_argument("--hex", action="store_true", help="print hex ETF instead of base64")
     enc.add_argument("json", metavar="JSON", help="a JSON value, or - to read stdin")

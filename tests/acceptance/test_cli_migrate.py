@@ -22,6 +22,7 @@ def cli(*args: str, dsn: str | None) -> subprocess.CompletedProcess[str]:
         text=True,
         env=env,
         timeout=60,
+        input="",  # never a terminal: going down needs --yes
     )
 
 
@@ -48,7 +49,7 @@ def test_migrate_check_and_down(empty_dsn: str) -> None:
     proc = cli("--check", dsn=empty_dsn)
     assert (proc.returncode, proc.stdout) == (0, "public is at version 14\n")
 
-    proc = cli("--version", "12", dsn=empty_dsn)
+    proc = cli("--version", "12", "--yes", dsn=empty_dsn)
     assert (proc.returncode, proc.stdout) == (0, "migrated public from 14 to 12\n")
     proc = cli("--check", dsn=empty_dsn)
     assert (proc.returncode, proc.stdout) == (1, "public is at version 12, wanted 14\n")
@@ -101,3 +102,23 @@ def test_unreachable_database_is_one_line() -> None:
 
 def test_no_database_given() -> None:
     assert "DATABASE_URL" in one_error_line(cli(dsn=None))
+
+
+def test_going_down_needs_yes_and_says_what_it_drops(empty_dsn: str) -> None:
+    assert cli(dsn=empty_dsn).returncode == 0
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        for _ in range(3):
+            conn.execute("INSERT INTO oban_jobs (worker, args) VALUES ('W', '{}')")
+    line = one_error_line(cli("--version", "0", dsn=empty_dsn))
+    assert line == (
+        "oban-bridge: error: Migrate public down from 14 to 0, dropping oban_jobs and its 3 jobs? "
+        "Not done: pass --yes to confirm (no terminal to ask on)"
+    )
+    line = one_error_line(cli("--version", "12", dsn=empty_dsn))
+    assert "down from 14 to 12, undoing V13–V14 on an oban_jobs holding 3 jobs?" in line
+    with psycopg.connect(empty_dsn) as conn:  # nothing happened
+        assert conn.execute("SELECT count(*) FROM oban_jobs").fetchone() == (3,)
+    proc = cli("--version", "0", "--yes", dsn=empty_dsn)
+    assert (proc.returncode, proc.stdout) == (0, "migrated public from 14 to 0\n")
+    proc = cli("--version", "14", dsn=empty_dsn)  # up never asks
+    assert (proc.returncode, proc.stdout) == (0, "migrated public from 0 to 14\n")
