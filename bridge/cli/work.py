@@ -10,6 +10,7 @@ from typing import Any
 
 from bridge.cli import add_dsn, require_dsn
 from bridge.errors import ConfigError
+from bridge.wire.names import SCHEMA_VERSIONS
 
 
 def register(sub: Any) -> None:
@@ -50,14 +51,32 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--grace", type=float, default=15.0, help="shutdown grace period, s")
     parser.add_argument("--prune", action="store_true", help="prune final jobs (leader only)")
-    parser.add_argument("--prune-max-age", type=int, default=60, metavar="SECONDS")
-    parser.add_argument("--no-stage", action="store_true", help="do not stage scheduled jobs")
-    parser.add_argument("--log-format", choices=("text", "json"), default="text")
     parser.add_argument(
-        "--log-level", choices=("debug", "info", "warning", "error"), default="info"
+        "--prune-max-age",
+        type=int,
+        default=60,
+        metavar="SECONDS",
+        help="with --prune: delete completed, cancelled and discarded jobs older than this",
+    )
+    parser.add_argument("--no-stage", action="store_true", help="do not stage scheduled jobs")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="one line per job event: readable text (default) or one JSON object",
     )
     parser.add_argument(
-        "--schema-version", type=int, choices=(12, 13, 14), default=14, help="the cluster's"
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="info logs every job; warning logs only failures and problems",
+    )
+    parser.add_argument(
+        "--schema-version",
+        type=int,
+        choices=SCHEMA_VERSIONS,
+        default=14,
+        help="the migration version the cluster runs at (12 for Oban ≤ 2.19; default 14)",
     )
     add_dsn(parser)
     parser.set_defaults(func=run)

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.ops._types import Op, Statement
-from bridge.wire.job import COLUMNS
+from bridge.wire.job import COLUMNS, utc_naive
 from bridge.wire.names import JobState
 from bridge.wire.outcome import Ack
 
@@ -136,7 +136,7 @@ def _timestamp_array(acks: Sequence[Ack]) -> str:
     for ack in acks:
         text = seen.get(ack.attempted_at)
         if text is None:
-            text = seen[ack.attempted_at] = ack.attempted_at.isoformat()
+            text = seen[ack.attempted_at] = utc_naive(ack.attempted_at).isoformat()
         out.append(text)
     return "{" + ",".join(out) + "}"
 

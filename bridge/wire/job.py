@@ -428,15 +428,19 @@ def decode_fetched(row: tuple[Any, ...]) -> Job:
     """A fetched row (a tuple in ``COLUMNS`` order) as a :class:`Job`: the runtime's hot path.
 
     ``args`` and ``meta`` arrive as JSON text (``::text``) and are parsed here; ``errors``
-    is already parsed; a NULL ``meta`` is ``{}``.
+    is already parsed; a NULL ``meta`` is ``{}``; times become aware UTC, as every read.
     """
     state = _STATES.get(row[1])
     if state is None:
         raise DecodeError(f"job {row[0]} has unknown state {row[1]!r}")
+    utc = timezone.utc
     return Job(
         row[0], state, row[2], row[3], _object_text(row[4], "args"), row[5] or [], row[6],
-        row[7], row[8], row[9], row[10], row[11], row[12], row[13], row[14] or 0, row[15] or [],
-        {} if row[16] is None else _object_text(row[16], "meta"), row[17],
+        row[7], row[8] and row[8].replace(tzinfo=utc), row[9] and row[9].replace(tzinfo=utc),
+        row[10] and row[10].replace(tzinfo=utc), row[11] and row[11].replace(tzinfo=utc),
+        row[12], row[13] and row[13].replace(tzinfo=utc), row[14] or 0, row[15] or [],
+        {} if row[16] is None else _object_text(row[16], "meta"),
+        row[17] and row[17].replace(tzinfo=utc),
     )  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from bridge.errors import ConfigError
 from bridge.pg.connect import redact, secrets_of
 
 #: options of commands other teams own that still lack a help text (remove when they have one)
-PENDING_HELP = {("work", "--prune-max-age"), ("work", "--log-format"), ("work", "--log-level")}
+PENDING_HELP: set[tuple[str, str]] = set()
 
 
 @pytest.fixture(autouse=True)
