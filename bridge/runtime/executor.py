@@ -17,11 +17,11 @@ import os
 import random
 import time
 from collections.abc import Callable, Coroutine, Generator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from bridge.runtime.clock import utc_now
 from bridge.runtime.events import Events
+from bridge.runtime.threads import DaemonThreadPool
 from bridge.runtime.worker import Worker
 from bridge.wire.job import Job
 from bridge.wire.outcome import (
@@ -106,7 +106,7 @@ class Executor:
         self.events = events
         self.snooze = snooze
         self.rng = rng
-        self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bridge-job")
+        self.threads = DaemonThreadPool(threads)
         self.processes = processes
         self.emit = events.wanted  # refreshed by the node at start (logging may change)
         self.running: dict[int, Run] = {}
@@ -126,8 +126,8 @@ class Executor:
         elif worker.executor == "process" and self.processes is not None:
             self._watch(run, self.processes.submit(run), timeout)
         else:
-            loop = asyncio.get_running_loop()
-            self._watch(run, loop.run_in_executor(self.threads, worker.perform, job), timeout)
+            future = asyncio.wrap_future(self.threads.submit(worker.perform, job))
+            self._watch(run, future, timeout)
 
     def _start_async(self, run: Run, timeout: float | None) -> None:
         try:
@@ -230,6 +230,6 @@ class Executor:
         run.on_done(run)
 
     def shutdown(self) -> None:
-        self.threads.shutdown(wait=False, cancel_futures=True)
+        self.threads.shutdown()
         if self.processes is not None:
             self.processes.shutdown()

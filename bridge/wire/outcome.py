@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any, Literal
 
@@ -179,8 +179,9 @@ def _returned(
         try:
             # mirrors Oban Pro's recorded workers: meta.recorded + meta.return (compressed ETF)
             base.record = {"recorded": True, "return": encode_recorded(raw)}
-        except EncodeError as exc:
-            return _failed(job, base, error_text(Raised.of(exc)), now, rng, backoff)
+        except EncodeError as exc:  # the worker's value, not our frames, is the problem
+            raised = Raised(exception_name(type(exc)), str(exc))
+            return _failed(job, base, error_text(raised), now, rng, backoff)
     return base
 
 
@@ -231,7 +232,9 @@ def _with_error(job: Job, base: Ack, state: JobState, text: str, event: str, sta
 def error_element(at: datetime, attempt: int, text: str) -> dict[str, Any]:
     """One ``errors`` element: ``at`` with 6 fractional digits and ``Z``."""
     # mirrors lib/oban/job.ex format_attempt/1: %{at: utc_now, attempt: attempt, error: text}
-    stamp = at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if at.tzinfo is not None:
+        at = at.astimezone(timezone.utc).replace(tzinfo=None)
+    stamp = at.isoformat(timespec="microseconds") + "Z"
     return {"at": stamp, "attempt": attempt, "error": text}
 
 

@@ -27,7 +27,8 @@ MAX_OBJID = 2**31 - 1  # positive int4, so PostgreSQL's signed and oid views agr
 
 
 def producer_uuid(objid: int, bits: int) -> str:
-    """A producer uuid for lock ``objid``; ``bits`` supplies 62 random bits."""
+    """A producer uuid for lock ``objid``; bits 20–61 of ``bits`` fill the random fields
+    (16 + 12 + 14 bits)."""
     if not 1 <= objid <= MAX_OBJID:
         raise ValueError(f"objid must be in 1..{MAX_OBJID}, got {objid}")
     a = (bits >> 46) & 0xFFFF
@@ -38,7 +39,7 @@ def producer_uuid(objid: int, bits: int) -> str:
 
 def lock_objid(uuid: str) -> int | None:
     """The lock objid a producer uuid names, or None for any other uuid (Elixir's)."""
-    if not _UUID.match(uuid):
+    if not _UUID.fullmatch(uuid):
         return None
     return int(uuid[:8], 16)
 

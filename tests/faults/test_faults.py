@@ -176,12 +176,6 @@ def test_sigterm_exits_0_within_grace_and_leaves_nothing_executing(
     run_invariants(conn)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a thread job still running when the grace period ends keeps the process "
-    "alive after Node.stop(): ThreadPoolExecutor threads are joined at interpreter exit, so "
-    "SIGTERM exits only when the job's thread returns",
-)
 def test_sigterm_exits_within_grace_even_with_a_thread_job_running(
     fault_dsn: str, conn: Connection, client: Client, tmp_path: Path
 ) -> None:
