@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bridge.ops._types import Op, Statement
 from bridge.wire.job import COLUMNS, utc_naive
@@ -108,21 +108,24 @@ def ack_jobs(prefix: str, acks: Sequence[Ack], *, now: datetime) -> Op[set[int]]
     discards, cancels, snoozes, recorded output — the general one, with each ack's times.
     """
     landed: set[int] = set()
-    plain = [ack for ack in acks if ack.plain_complete]
-    other = [ack for ack in acks if not ack.plain_complete]
+    plain: list[Ack] = []
+    other: list[Ack] = []
+    for ack in acks:
+        (plain if ack.plain_complete else other).append(ack)
     if plain:
         # mirrors lib/oban/engines/basic.ex complete_job/2: state completed, completed_at
         rows = yield Statement(
             _COMPLETE,
             (now, _int_array(a.job_id for a in plain), _timestamp_array(plain)),
             prefix=prefix,
+            tuples=True,
         )
-        landed.update(row["id"] for row in rows)
+        landed.update(row[0] for row in cast("list[tuple[int]]", rows))
     if other:
         # mirrors lib/oban/engines/basic.ex error_job/3, discard_job/2, cancel_job/2,
         # snooze_job/3 (each writes only its own columns; CASE keeps the rest as they are)
-        rows = yield Statement(_ACK, _columns(other), prefix=prefix)
-        landed.update(row["id"] for row in rows)
+        rows = yield Statement(_ACK, _columns(other), prefix=prefix, tuples=True)
+        landed.update(row[0] for row in cast("list[tuple[int]]", rows))
     return landed
 
 

@@ -121,4 +121,5 @@ async def aconnect(dsn: str, **kwargs: Any) -> psycopg.AsyncConnection[Any]:
 def pool_kwargs(dsn: str, size: int) -> dict[str, Any]:
     """Arguments for an owned ``ConnectionPool`` / ``AsyncConnectionPool`` of ``size``."""
     kwargs, _ = _options(dsn, {"autocommit": True})
-    return {"min_size": size, "max_size": size, "kwargs": kwargs, "name": "oban-bridge"}
+    # a node keeps two connections; busy, it grows to ``size`` (idle ones close after 10 min)
+    return {"min_size": min(2, size), "max_size": size, "kwargs": kwargs, "name": "oban-bridge"}

@@ -33,6 +33,7 @@ FETCH_RETRY_MAX = 5.0
 
 
 MAX_INFLIGHT = 2  # fetches in flight at once: the next batch is claimed while one runs
+PIPELINE_FROM = 200  # below this limit one full-demand fetch at a time (fewer round trips)
 DISPATCH_COOLDOWN = 0.005  # seconds; mirrors lib/oban/queue/producer.ex dispatch_cooldown
 
 
@@ -77,6 +78,7 @@ class Producer:
         self._cooldown: asyncio.TimerHandle | None = None
         self._failures = 0
         self._blocked = False
+        self._starting = False
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -103,9 +105,12 @@ class Producer:
             self.notify()
 
     def _fill(self) -> None:
-        chunk = max(1, -(-self.limit // MAX_INFLIGHT))
+        if self._starting:
+            return  # the batch being started fills once when it is done
+        inflight = MAX_INFLIGHT if self.limit >= PIPELINE_FROM else 1
+        chunk = max(1, -(-self.limit // inflight))
         while (
-            len(self._fetches) < MAX_INFLIGHT
+            len(self._fetches) < inflight
             and not (self._stopping or self.paused or self._blocked)
             and self._lock_held()
         ):
@@ -146,8 +151,12 @@ class Producer:
         self._fetches.discard(asyncio.current_task())
         self.fetched += len(rows)
         self._more = len(rows) == demand
-        for row in rows:
-            self._start(row)
+        self._starting = True
+        try:
+            for row in rows:
+                self._start(row)
+        finally:
+            self._starting = False
         if self._more:
             self._fill()
 
