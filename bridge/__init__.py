@@ -24,9 +24,9 @@ from bridge.errors import (
     ValidationError,
     WireError,
 )
+from bridge.names import JobState
 from bridge.runtime.worker import Worker, set_default_client, worker
 from bridge.wire.job import Job, NewJob
-from bridge.wire.names import JobState
 from bridge.wire.outcome import Cancel, Discard, Record, Snooze
 from bridge.wire.unique import Unique
 

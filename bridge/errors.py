@@ -9,7 +9,7 @@ bug.
 
 from __future__ import annotations
 
-from bridge.wire.names import SCHEMA_VERSIONS
+from bridge.names import SCHEMA_VERSIONS
 
 
 class BridgeError(Exception):

@@ -13,10 +13,10 @@ from typing import Any
 
 from bridge.cli import require_dsn
 from bridge.errors import ConfigError, RecordedMissing, WireError
+from bridge.names import SCHEMA_VERSIONS
 from bridge.pg.client import Client
 from bridge.wire.elixir import inspect
 from bridge.wire.job import Job, utc_naive
-from bridge.wire.names import SCHEMA_VERSIONS
 from bridge.wire.recorded import fetch_recorded
 
 

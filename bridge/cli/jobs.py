@@ -22,8 +22,8 @@ from bridge.cli._common import (
     printable,
 )
 from bridge.errors import ConfigError
+from bridge.names import STATES
 from bridge.pg.client import Client
-from bridge.wire.names import STATES
 from bridge.wire.query import UNTOUCHED
 
 #: action → (past tense, why a job in an untouched state is left alone)

@@ -10,7 +10,7 @@ from typing import Any
 
 from bridge.cli import add_dsn, require_dsn
 from bridge.errors import ConfigError
-from bridge.wire.names import SCHEMA_VERSIONS
+from bridge.names import SCHEMA_VERSIONS
 
 
 def register(sub: Any) -> None:

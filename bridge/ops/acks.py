@@ -19,9 +19,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+from bridge.names import JobState
 from bridge.ops._types import Op, Statement
 from bridge.wire.job import COLUMNS, utc_naive
-from bridge.wire.names import JobState
 from bridge.wire.outcome import Ack
 
 _FETCH = """\

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.errors import JobNotFound
+from bridge.names import JobState
 from bridge.ops import _copy
 from bridge.ops._types import Op, Rows, Statement
 from bridge.wire import notify
 from bridge.wire.job import Job, NewJob, decode_job, mark_conflict, utc_aware
-from bridge.wire.names import JobState
 from bridge.wire.query import UNTOUCHED, JobFilter
 from bridge.wire.unique import lock_key, lookup_predicate, states_for_schema
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bridge.names import PRODUCER_LOCK_CLASS, channel_name
 from bridge.ops._types import Op, Statement
 from bridge.wire import notify
-from bridge.wire.names import PRODUCER_LOCK_CLASS, channel_name
 from bridge.wire.producer_id import UUID_PATTERN, lock_objid_sql
 
 STAGE_LIMIT = 5_000  # mirrors lib/oban/stager.ex @limit / default limit

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from bridge.names import channel_name
 from bridge.ops._types import Op, Statement
-from bridge.wire.names import channel_name
 
 LEASE_SECONDS = 30  # mirrors lib/oban/peers/database.ex @default interval (30 s lease)
 

@@ -27,8 +27,8 @@ from bridge.errors import (
     SchemaMissing,
     SchemaOutdated,
 )
+from bridge.names import CHANNELS, MAX_IDENTIFIER_BYTES, MIGRATION_LOCK_CLASS
 from bridge.ops._types import Op, Row, Statement
-from bridge.wire.names import CHANNELS, MAX_IDENTIFIER_BYTES, MIGRATION_LOCK_CLASS
 
 CURRENT_VERSION = 14  # mirrors lib/oban/migrations/postgres.ex @current_version
 #: the table comment Oban Pro's DynamicPartitioner writes — mirrors postgres.ex migrated_version/1

@@ -18,8 +18,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bridge.names import PRODUCER_LOCK_CLASS, channel_name
 from bridge.pg.connect import aconnect
-from bridge.wire.names import PRODUCER_LOCK_CLASS, channel_name
 
 log = logging.getLogger("bridge.listener")
 

@@ -30,11 +30,11 @@ from psycopg import pq
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from bridge.errors import ConfigError
+from bridge.names import SCHEMA_VERSIONS
 from bridge.ops import Op
 from bridge.ops.schema import require_version, validate_prefix
 from bridge.pg._drive import adrive, drive
 from bridge.pg.connect import aconnect, connect, pool_kwargs
-from bridge.wire.names import SCHEMA_VERSIONS
 
 T = TypeVar("T")
 

@@ -25,6 +25,7 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 from bridge.errors import ConfigError
+from bridge.names import JobState
 from bridge.ops import Op
 from bridge.pg.listen import Listener
 from bridge.pg.source import AsyncSource
@@ -46,7 +47,6 @@ from bridge.runtime.plugins import (
 from bridge.runtime.processes import ProcessPool
 from bridge.runtime.producer import POLL_INTERVAL, Producer
 from bridge.runtime.worker import REGISTRY, Worker
-from bridge.wire.names import JobState
 from bridge.wire.outcome import Ack, SnoozeStyle, error_element
 from bridge.wire.producer_id import MAX_OBJID, producer_uuid
 

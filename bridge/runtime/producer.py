@@ -16,13 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.errors import BridgeError, DecodeError
+from bridge.names import JobState
 from bridge.ops.acks import fetch_jobs
 from bridge.pg.source import AsyncSource
 from bridge.runtime.clock import utc_now, wait_event
 from bridge.runtime.executor import Executor, Run
 from bridge.runtime.worker import Worker
 from bridge.wire.job import COLUMNS, Job, decode_fetched
-from bridge.wire.names import JobState
 from bridge.wire.outcome import Raised, decide, exception_name
 
 log = logging.getLogger("bridge.producer")

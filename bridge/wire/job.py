@@ -22,7 +22,7 @@ from json.encoder import (  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from bridge.errors import DecodeError, ValidationError
-from bridge.wire.names import JobState
+from bridge.names import JobState
 from bridge.wire.unique import Unique, UniqueOption, cast_unique
 
 if TYPE_CHECKING:

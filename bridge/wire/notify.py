@@ -17,9 +17,9 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from bridge import names
 from bridge.errors import DecodeError, NotifierError
-from bridge.wire import names
-from bridge.wire.names import MAX_IDENTIFIER_BYTES
+from bridge.names import MAX_IDENTIFIER_BYTES
 
 #: PostgreSQL rejects a NOTIFY payload of 8000 bytes or more (async.c NOTIFY_PAYLOAD_MAX_LENGTH)
 MAX_PAYLOAD_BYTES = 7999

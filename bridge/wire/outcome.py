@@ -17,10 +17,10 @@ from types import TracebackType
 from typing import Any, Literal
 
 from bridge.errors import EncodeError, ValidationError
+from bridge.names import JobState
 from bridge.wire.backoff import Rng, default_backoff
 from bridge.wire.elixir import inspect
 from bridge.wire.job import Job
-from bridge.wire.names import JobState
 from bridge.wire.recorded import encode_recorded
 
 SnoozeStyle = Literal["max_attempts", "attempt"]

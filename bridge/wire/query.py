@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.errors import ValidationError
-from bridge.wire.names import FINAL_STATES, STATES, JobState
+from bridge.names import FINAL_STATES, STATES, JobState
 from bridge.wire.unique import states_for_schema
 
 #: one state, or several (a job in any of them)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bridge.errors import ValidationError
-from bridge.wire.names import STATES
+from bridge.names import STATES
 
 #: lib/oban/job.ex unique_states/1 (v2.23.1); ``successful`` is the default
 STATE_GROUPS: Mapping[str, tuple[str, ...]] = {

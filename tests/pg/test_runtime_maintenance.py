@@ -11,9 +11,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from bridge.names import PRODUCER_LOCK_CLASS
 from bridge.ops.maintenance import find_orphans, rescue_jobs
 from bridge.pg.source import Source
-from bridge.wire.names import PRODUCER_LOCK_CLASS
 from bridge.wire.producer_id import MAX_OBJID, lock_objid, lock_objid_sql, producer_uuid
 
 pytestmark = pytest.mark.pg

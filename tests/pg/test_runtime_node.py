@@ -29,8 +29,8 @@ from runtime_support import (
 )
 
 from bridge import AsyncClient, Client
+from bridge.names import PRODUCER_LOCK_CLASS
 from bridge.runtime.node import Node
-from bridge.wire.names import PRODUCER_LOCK_CLASS
 
 pytestmark = pytest.mark.pg
 

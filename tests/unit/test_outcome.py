@@ -27,10 +27,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.errors import EncodeError, RecordTooLarge
+from bridge.names import JobState
 from bridge.wire.backoff import default_backoff
 from bridge.wire.etf import Atom
 from bridge.wire.job import Job, decode_job, utc_naive
-from bridge.wire.names import JobState
 from bridge.wire.outcome import (
     Ack,
     Cancel,

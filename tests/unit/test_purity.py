@@ -1,4 +1,5 @@
-"""The purity line: the wire core and the operations import no I/O and read no clock or rng.
+"""The purity line: the wire core, the operations and ``bridge.names`` import no I/O and read
+no clock or rng.
 
 Modules are discovered, not listed: a new module under ``bridge.wire`` or ``bridge.ops``
 is covered the moment it exists. Time and randomness are parameters there.
@@ -44,7 +45,9 @@ FORBIDDEN_NAMES = {"uuid4", "uuid1", "urandom", "random", "randrange", "monotoni
 
 
 def _discover() -> list[tuple[str, Path]]:
-    found: list[tuple[str, Path]] = []
+    import bridge.names
+
+    found: list[tuple[str, Path]] = [("bridge.names", Path(bridge.names.__file__ or ""))]
     for package in (bridge.wire, bridge.ops):
         found.append((package.__name__, Path(package.__file__ or "")))
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
