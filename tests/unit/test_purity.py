@@ -17,6 +17,7 @@ import pytest
 
 import bridge.ops
 import bridge.wire
+from bridge import names
 
 FORBIDDEN_IMPORTS = (
     "psycopg",
@@ -45,9 +46,7 @@ FORBIDDEN_NAMES = {"uuid4", "uuid1", "urandom", "random", "randrange", "monotoni
 
 
 def _discover() -> list[tuple[str, Path]]:
-    import bridge.names
-
-    found: list[tuple[str, Path]] = [("bridge.names", Path(bridge.names.__file__ or ""))]
+    found: list[tuple[str, Path]] = [("bridge.names", Path(names.__file__ or ""))]
     for package in (bridge.wire, bridge.ops):
         found.append((package.__name__, Path(package.__file__ or "")))
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
