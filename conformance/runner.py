@@ -30,10 +30,10 @@ import psycopg
 from psycopg import sql
 
 from bridge.errors import BridgeError, SchemaViolation
+from bridge.names import OBAN_CHANNELS
 from bridge.ops.jobs import quoted_table
 from bridge.wire import notify
 from bridge.wire.job import COLUMNS
-from bridge.wire.names import OBAN_CHANNELS
 from conformance import schemas
 from conformance.actions import ACTIONS, Env, Failed, diff
 from conformance.harness import Harness, HarnessError

@@ -32,7 +32,7 @@ from referencing.jsonschema import DRAFT202012
 
 from bridge._resources import schema_dir
 from bridge.errors import SchemaViolation
-from bridge.wire.names import OBAN_CHANNELS
+from bridge.names import OBAN_CHANNELS
 
 #: the ``$id`` prefix shared by every schema in schema/messages/
 BASE_URI = "https://oban-bridge.dev/schema/messages/"
