@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bridge.executor")
 RUNTIME_DIR = os.path.dirname(__file__) + os.sep  # frames of ours, left out of error texts
+WORKING_DIR = os.getcwd() + os.sep  # frame paths below it are shown relative, as Elixir's
 
 
 class _Continue:
@@ -119,7 +120,7 @@ class Executor:
         try:
             timeout = worker.timeout_for(job)
         except Exception as exc:
-            self.settle(run, Raised.of(exc, RUNTIME_DIR))
+            self.settle(run, Raised.of(exc, RUNTIME_DIR, WORKING_DIR))
             return
         if worker.executor == "async":
             self._start_async(run, timeout)
@@ -137,7 +138,7 @@ class Executor:
             self.settle(run, Returned(stop.value))
             return
         except Exception as exc:
-            self.settle(run, Raised.of(exc, RUNTIME_DIR))
+            self.settle(run, Raised.of(exc, RUNTIME_DIR, WORKING_DIR))
             return
         self._watch(run, asyncio.ensure_future(_resume(coro, first)), timeout)
 
@@ -158,7 +159,7 @@ class Executor:
         if exc is not None:
             carried = getattr(exc, "raised", None)  # from a child process, already text
             if not isinstance(carried, Raised):
-                carried = Raised.of(exc, RUNTIME_DIR)
+                carried = Raised.of(exc, RUNTIME_DIR, WORKING_DIR)
             self.settle(run, carried)
         else:
             self.settle(run, Returned(future.result()))

@@ -81,9 +81,10 @@ class Raised:
     frames: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, exc: BaseException, skip: str | None = None) -> Raised:
-        """``skip``: a path prefix whose frames (the runtime calling the worker) are left out."""
-        frames = format_frames(exc.__traceback__, skip)
+    def of(cls, exc: BaseException, skip: str | None = None, root: str | None = None) -> Raised:
+        """``skip``: a path prefix whose frames (the runtime calling the worker) are left out;
+        ``root``: a directory that frame paths are shown relative to (as Elixir's are)."""
+        frames = format_frames(exc.__traceback__, skip, root)
         return cls(exception_name(type(exc)), str(exc), tuple(frames))
 
 
@@ -262,7 +263,9 @@ def exception_name(kind: type[BaseException]) -> str:
     return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
 
 
-def format_frames(tb: TracebackType | None, skip: str | None = None) -> list[str]:
+def format_frames(
+    tb: TracebackType | None, skip: str | None = None, root: str | None = None
+) -> list[str]:
     """Python's frame lines (``File "f.py", line 3, in fn``), most recent call last.
 
     Read from the traceback objects only: no source lines, so no file is opened here.
@@ -273,6 +276,9 @@ def format_frames(tb: TracebackType | None, skip: str | None = None) -> list[str
         if skip is not None and code.co_filename.startswith(skip):
             tb = tb.tb_next
             continue
-        frames.append(f'File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}')
+        path = code.co_filename
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        frames.append(f'File "{path}", line {tb.tb_lineno}, in {code.co_name}')
         tb = tb.tb_next
     return frames
