@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 from bridge.errors import BridgeError
 from bridge.ops.acks import ack_jobs
@@ -26,7 +25,7 @@ RETRY_MIN, RETRY_MAX = 0.05, 2.0  # seconds
 
 
 class Acker:
-    def __init__(self, source: AsyncSource, on_landed: Callable[[list[Ack]], None] | None = None):
+    def __init__(self, source: AsyncSource):
         self._source = source
         self._pending: list[Ack] = []
         self._wake = asyncio.Event()
@@ -34,7 +33,6 @@ class Acker:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._on_landed = on_landed
         self.landed = 0
         self.skipped = 0
         self.failures = 0
@@ -91,8 +89,6 @@ class Acker:
                         ack.job_id,
                         ack.state.value,
                     )
-        if self._on_landed is not None:
-            self._on_landed(batch)
 
     async def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything pending has landed; False on timeout."""

@@ -16,7 +16,6 @@ import multiprocessing
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from bridge.wire.job import Job
 from bridge.wire.outcome import Raised
 
 if TYPE_CHECKING:
@@ -85,7 +84,7 @@ class ProcessPool:
             fd = child.conn.fileno()
             loop.add_reader(fd, _set_once, ready)
             try:
-                child.conn.send((run.worker.target[0], run.worker.name, _portable(run.job)))
+                child.conn.send((run.worker.target[0], run.worker.name, run.job))
                 await ready
                 kind, value = child.conn.recv()
             except (EOFError, OSError, asyncio.CancelledError) as exc:
@@ -130,10 +129,6 @@ def _end(child: _Child) -> None:
         child.process.kill()
     child.process.join(timeout=5)
     child.conn.close()
-
-
-def _portable(job: Job) -> Job:
-    return job
 
 
 def _set_once(future: asyncio.Future[None]) -> None:
