@@ -126,6 +126,19 @@ class NotifierError(BridgeError):
     """A notification could not be sent (e.g. over PostgreSQL's 8000-byte cap)."""
 
 
+class PayloadTooLarge(EncodeError, NotifierError):
+    """A NOTIFY payload would reach PostgreSQL's 8000-byte cap; raised before any I/O.
+
+    Both an ``EncodeError`` (the pure core refuses the value) and a ``NotifierError``
+    (what callers catching a failed notification already expect).
+    """
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"notification payload is {size} bytes, over the limit of {limit}")
+        self.size = size
+        self.limit = limit
+
+
 class SchemaViolation(DecodeError):
     """A wire value does not match its JSON Schema (``schema/messages/<schema>.json``).
 
