@@ -7,13 +7,15 @@ version and the app clock filled in; ``Client`` drives it over a connection and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from bridge.errors import ConfigError
 from bridge.ops import Op
 from bridge.ops import jobs as job_ops
+from bridge.ops import signals as signal_ops
+from bridge.wire import notify
 from bridge.wire.job import Job, JobOptions, NewJob, new_job
 from bridge.wire.query import JobFilter, StateFilter, check_id, check_limit, job_filter
 from bridge.wire.recorded import RECORDED_LIMIT, encode_recorded
@@ -30,9 +32,12 @@ def utc_now() -> datetime:
 class Calls:
     """Builds ops for one prefix and schema version."""
 
-    def __init__(self, prefix: str, schema_version: int):
+    def __init__(self, prefix: str, schema_version: int, *, compress_signals: bool = False):
         self.prefix = prefix
         self.schema_version = schema_version
+        if not isinstance(compress_signals, bool):
+            raise ConfigError(f"compress_signals must be True or False, got {compress_signals!r}")
+        self.compress_signals = compress_signals
 
     def enqueue(
         self, worker: str, args: Mapping[str, Any] | None, **options: Unpack[JobOptions]
@@ -107,3 +112,28 @@ class Calls:
         # here, never half-way through a write
         text = encode_recorded(value, compressed=compressed, limit=limit)
         return job_ops.record_job(self.prefix, check_id(job_id), text)
+
+    # -- signals: every payload is built (and validated) here, before any I/O -----------------
+
+    def pause_queue(self, queue: str, *, node: str | None, instance: str) -> Op[None]:
+        return self._signal(notify.pause_message, queue, node=node, instance=instance)
+
+    def resume_queue(self, queue: str, *, node: str | None, instance: str) -> Op[None]:
+        return self._signal(notify.resume_message, queue, node=node, instance=instance)
+
+    def scale_queue(self, queue: str, limit: int, *, node: str | None, instance: str) -> Op[None]:
+        return self._signal(notify.scale_message, queue, limit, node=node, instance=instance)
+
+    def start_queue(
+        self, queue: str, limit: int, *, paused: bool, node: str | None, instance: str
+    ) -> Op[None]:
+        return self._signal(
+            notify.start_message, queue, limit, paused=paused, node=node, instance=instance
+        )
+
+    def stop_queue(self, queue: str, *, node: str | None, instance: str) -> Op[None]:
+        return self._signal(notify.stop_message, queue, node=node, instance=instance)
+
+    def _signal(self, build: Callable[..., str], *args: Any, **options: Any) -> Op[None]:
+        payload = build(*args, compress=self.compress_signals, **options)
+        return signal_ops.notify_signal(self.prefix, payload)

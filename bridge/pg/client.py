@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.pg._calls import Calls
 from bridge.pg.source import Source, SyncInput
 from bridge.wire.job import Job, JobOptions, NewJob
+from bridge.wire.notify import ALL_QUEUES, DEFAULT_INSTANCE
 from bridge.wire.query import StateFilter
 from bridge.wire.recorded import RECORDED_LIMIT, fetch_recorded
 
@@ -37,6 +38,7 @@ class Client:
         prefix: str = "public",
         schema_version: int = 14,
         check_schema: bool = True,
+        compress_signals: bool = False,
     ):
         if isinstance(source, Source):
             self.source = source
@@ -44,7 +46,12 @@ class Client:
             self.source = Source(
                 source, prefix=prefix, schema_version=schema_version, check_schema=check_schema
             )
-        self._calls = Calls(self.source.prefix, self.source.policy.schema_version or 14)
+        # compress_signals: only when every Elixir node runs Oban ≥ 2.21 (Z: kills older notifiers)
+        self._calls = Calls(
+            self.source.prefix,
+            self.source.policy.schema_version or 14,
+            compress_signals=compress_signals,
+        )
         self._run = self.source.run
 
     @property
@@ -178,3 +185,64 @@ class Client:
         if isinstance(job, int):
             job = self.get_job(job)
         return fetch_recorded(job)
+
+    # -- queues: Oban's signals, obeyed by Elixir and Python nodes alike ----------------------
+
+    def pause_queue(
+        self, queue: str, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Stop new jobs of ``queue`` starting anywhere (or on ``node`` only) while running ones
+        finish — what ``Oban.pause_queue/2`` sends, so Elixir producers obey it too.
+
+        ``instance`` is the Elixir instance name a ``node`` is addressed under (its ident is
+        ``"<instance>.<node>"``). Sent at commit; there is no reply, as in Oban.
+        """
+        self._run(self._calls.pause_queue(queue, node=node, instance=instance))
+
+    def resume_queue(
+        self, queue: str, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Undo :meth:`pause_queue` (``Oban.resume_queue/2``)."""
+        self._run(self._calls.resume_queue(queue, node=node, instance=instance))
+
+    def pause_all_queues(
+        self, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Pause every queue, including ones this process has never heard of
+        (``Oban.pause_all_queues/2``)."""
+        self._run(self._calls.pause_queue(ALL_QUEUES, node=node, instance=instance))
+
+    def resume_all_queues(
+        self, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Undo :meth:`pause_all_queues` (``Oban.resume_all_queues/2``)."""
+        self._run(self._calls.resume_queue(ALL_QUEUES, node=node, instance=instance))
+
+    def scale_queue(
+        self, queue: str, limit: int, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Throttle or widen a running queue without a deploy, e.g. when a partner API
+        rate-limits (``Oban.scale_queue/2``); ``limit`` is per node."""
+        self._run(self._calls.scale_queue(queue, limit, node=node, instance=instance))
+
+    def start_queue(
+        self,
+        queue: str,
+        limit: int,
+        *,
+        paused: bool = False,
+        node: str | None = None,
+        instance: str = DEFAULT_INSTANCE,
+    ) -> None:
+        """Run a queue the nodes were not configured with (``Oban.start_queue/2``); it lasts
+        until they restart. ``paused`` starts it paused, to resume when ready."""
+        self._run(
+            self._calls.start_queue(queue, limit, paused=paused, node=node, instance=instance)
+        )
+
+    def stop_queue(
+        self, queue: str, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Shut a queue down until the nodes restart (``Oban.stop_queue/2``); running jobs get
+        the nodes' grace period."""
+        self._run(self._calls.stop_queue(queue, node=node, instance=instance))

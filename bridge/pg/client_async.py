@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.pg._calls import Calls
 from bridge.pg.source import AsyncInput, AsyncSource
 from bridge.wire.job import Job, JobOptions, NewJob
+from bridge.wire.notify import ALL_QUEUES, DEFAULT_INSTANCE
 from bridge.wire.query import StateFilter
 from bridge.wire.recorded import RECORDED_LIMIT, fetch_recorded
 
@@ -35,6 +36,7 @@ class AsyncClient:
         prefix: str = "public",
         schema_version: int = 14,
         check_schema: bool = True,
+        compress_signals: bool = False,
     ):
         if isinstance(source, AsyncSource):
             self.source = source
@@ -42,7 +44,12 @@ class AsyncClient:
             self.source = AsyncSource(
                 source, prefix=prefix, schema_version=schema_version, check_schema=check_schema
             )
-        self._calls = Calls(self.source.prefix, self.source.policy.schema_version or 14)
+        # compress_signals: only when every Elixir node runs Oban ≥ 2.21 (Z: kills older notifiers)
+        self._calls = Calls(
+            self.source.prefix,
+            self.source.policy.schema_version or 14,
+            compress_signals=compress_signals,
+        )
         self._run = self.source.run
 
     @property
@@ -180,3 +187,64 @@ class AsyncClient:
         if isinstance(job, int):
             job = await self.get_job(job)
         return fetch_recorded(job)
+
+    # -- queues: Oban's signals, obeyed by Elixir and Python nodes alike ----------------------
+
+    async def pause_queue(
+        self, queue: str, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Stop new jobs of ``queue`` starting anywhere (or on ``node`` only) while running ones
+        finish — what ``Oban.pause_queue/2`` sends, so Elixir producers obey it too.
+
+        ``instance`` is the Elixir instance name a ``node`` is addressed under (its ident is
+        ``"<instance>.<node>"``). Sent at commit; there is no reply, as in Oban.
+        """
+        await self._run(self._calls.pause_queue(queue, node=node, instance=instance))
+
+    async def resume_queue(
+        self, queue: str, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Undo :meth:`pause_queue` (``Oban.resume_queue/2``)."""
+        await self._run(self._calls.resume_queue(queue, node=node, instance=instance))
+
+    async def pause_all_queues(
+        self, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Pause every queue, including ones this process has never heard of
+        (``Oban.pause_all_queues/2``)."""
+        await self._run(self._calls.pause_queue(ALL_QUEUES, node=node, instance=instance))
+
+    async def resume_all_queues(
+        self, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Undo :meth:`pause_all_queues` (``Oban.resume_all_queues/2``)."""
+        await self._run(self._calls.resume_queue(ALL_QUEUES, node=node, instance=instance))
+
+    async def scale_queue(
+        self, queue: str, limit: int, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Throttle or widen a running queue without a deploy, e.g. when a partner API
+        rate-limits (``Oban.scale_queue/2``); ``limit`` is per node."""
+        await self._run(self._calls.scale_queue(queue, limit, node=node, instance=instance))
+
+    async def start_queue(
+        self,
+        queue: str,
+        limit: int,
+        *,
+        paused: bool = False,
+        node: str | None = None,
+        instance: str = DEFAULT_INSTANCE,
+    ) -> None:
+        """Run a queue the nodes were not configured with (``Oban.start_queue/2``); it lasts
+        until they restart. ``paused`` starts it paused, to resume when ready."""
+        await self._run(
+            self._calls.start_queue(queue, limit, paused=paused, node=node, instance=instance)
+        )
+
+    async def stop_queue(
+        self, queue: str, *, node: str | None = None, instance: str = DEFAULT_INSTANCE
+    ) -> None:
+        """Shut a queue down until the nodes restart (``Oban.stop_queue/2``); running jobs get
+        the nodes' grace period."""
+        await self._run(self._calls.stop_queue(queue, node=node, instance=instance))
