@@ -81,14 +81,16 @@ def footer() -> None:
 
 
 @contextlib.contextmanager
-def fresh_database(admin: str, version: int = 14) -> Iterator[str]:
-    """A new database migrated to ``version`` by ``bridge.pg.migrations.migrate``; dropped after."""
+def fresh_database(admin: str, version: int | None = 14) -> Iterator[str]:
+    """A new database migrated to ``version`` by ``bridge.pg.migrations.migrate`` (``None``:
+    left empty); dropped after."""
     name = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         dsn = make_conninfo(admin, dbname=name)
-        migrate(dsn, version=version)
+        if version is not None:
+            migrate(dsn, version=version)
         yield dsn
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:

@@ -60,6 +60,12 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--no-stage", action="store_true", help="do not stage scheduled jobs")
     parser.add_argument(
+        "--durable-claims",
+        action="store_true",
+        help="make each claim wait for its WAL flush, as Elixir's do (slower pickup; "
+        "only matters if PostgreSQL itself crashes)",
+    )
+    parser.add_argument(
         "--log-format",
         choices=("text", "json"),
         default="text",
@@ -121,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         snooze=args.snooze,
         grace_period=args.grace,
         stage=not args.no_stage,
+        durable_claims=args.durable_claims,
         prune=args.prune,
         prune_max_age=args.prune_max_age,
         log_format=args.log_format,

@@ -84,6 +84,7 @@ class Node:
         snooze: SnoozeStyle = "max_attempts",
         grace_period: float = GRACE_PERIOD,
         poll_interval: float = POLL_INTERVAL,
+        durable_claims: bool = False,
         stage: bool = True,
         rescue: bool = True,
         rescue_interval: float = RESCUE_INTERVAL,
@@ -145,6 +146,7 @@ class Node:
         self.peer = Peer(self.source, peer_name, self.name)
         self.rescuer = Rescuer(self.source)
         self._opts = {"stage": stage, "rescue": rescue, "prune": prune, "poll": poll_interval}
+        self.durable_claims = durable_claims
         self.rescue_interval = rescue_interval
         self._prune = (prune_max_age, prune_limit)
         self.notifier = Notifier(
@@ -219,6 +221,7 @@ class Node:
                 lock_held=lambda objid=objid: self.listener.holds(objid),  # type: ignore[misc]
                 listening=self.listener.up.is_set,
                 poll_interval=self._opts["poll"],
+                durable=self.durable_claims,
             )
             self.producers[queue] = producer
         for producer in self.producers.values():

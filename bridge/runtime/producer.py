@@ -57,6 +57,7 @@ class Producer:
         lock_held: Callable[[], bool],
         listening: Callable[[], bool],
         poll_interval: float = POLL_INTERVAL,
+        durable: bool = False,
     ):
         self.source = source
         self.executor = executor
@@ -72,6 +73,7 @@ class Producer:
         self._lock_held = lock_held
         self._listening = listening
         self._poll = poll_interval
+        self._durable = durable
         self._reserved = 0
         self._fetches: set[asyncio.Task[None]] = set()
         self._more = True  # the last fetch came back full: there may be more right now
@@ -132,6 +134,7 @@ class Producer:
                     demand,
                     now=utc_now(),
                     attempted_by=self.attempted_by,
+                    durable=self._durable,
                 ),
                 atomic=False,
             )
