@@ -207,7 +207,7 @@ def start_message(
     """Start a queue on nodes that do not run it yet (``paused``: started paused)."""
     # mirrors lib/oban.ex start_queue/2 (v2.23.1): opts + action + ident, :node dropped
     extra: dict[str, Any] = {"limit": _check_limit(limit)}
-    if not isinstance(paused, bool):
+    if not isinstance(paused, bool):  # mirrors lib/oban/engines/basic.ex validate_meta_opt/1
         raise ValidationError("paused", f"must be true or false, got {paused!r}")
     if paused:
         extra["paused"] = True  # mirrors lib/oban.ex start_queue/2: only the options given go out
@@ -230,6 +230,7 @@ def _signal(
     instance: str,
     compress: bool,
 ) -> str:
+    # never "local_only": a client has no local Oban node (lib/oban.ex scope_signal/2)
     message = {"action": action, "ident": signal_ident(node, instance), "queue": queue, **extra}
     return encode_payload(message, compress=compress)
 
@@ -249,11 +250,12 @@ def _check_text(value: Any, field: str) -> str:
 
 
 def _check_queue(value: Any, *, every: bool) -> str:
-    queue = _check_text(value, "queue")
+    queue = _check_text(value, "queue")  # mirrors lib/oban.ex validate_queue_opts!/1: non-empty
+    # lib/oban/queue/producer.ex handle_info/2 reads "*" as every queue only for pause and resume
     if queue == ALL_QUEUES and not every:
         raise ValidationError("queue", '"*" stands for every queue only in pause and resume')
     if len(queue) > MAX_NAME_LENGTH:
-        # a longer queue can hold no job (the queue_length CHECK of v02.ex)
+        # a longer queue can hold no job (lib/oban/migrations/postgres/v02.ex queue_length CHECK)
         raise ValidationError(
             "queue", f"should be at most {MAX_NAME_LENGTH} character(s), got {len(queue)}"
         )
