@@ -20,7 +20,18 @@ from bridge.errors import BridgeError, ConfigError
 from bridge.pg.connect import redact, secrets_of
 
 #: sub-command modules, in help order
-COMMANDS = ("migrate", "enqueue", "jobs", "signals", "work", "etf", "demo", "conformance")
+COMMANDS = (
+    "migrate",
+    "enqueue",
+    "jobs",
+    "signals",
+    "status",
+    "doctor",
+    "work",
+    "etf",
+    "demo",
+    "conformance",
+)
 
 DESCRIPTION = (
     "Share one PostgreSQL database with Elixir Oban: create its tables, enqueue jobs for "
