@@ -234,7 +234,8 @@ def elixir_run(harness: Path, dsn: str, limit: int, count: int, timeout: float) 
         )
         versions = f"Oban {h.oban_version}, Elixir {h.elixir_version}, OTP {h.otp_version}"
     assert result["finished"] == count and result["exceptions"] == 0, result
-    note = f"{versions}, Repo pool_size {result['pool_size']}"
+    mix_env = os.environ.get("BRIDGE_HARNESS_MIX_ENV", "dev")
+    note = f"{versions}, MIX_ENV={mix_env}, Repo pool_size {result['pool_size']}"
     return Run("elixir", limit, result["elapsed_ms"] / 1000, note=note)
 
 
@@ -289,9 +290,15 @@ def main() -> None:
     parser.add_argument("--no-bare", action="store_true", help="skip the bare PostgreSQL runs")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
     parser.add_argument("--profile", metavar="FILE", help="add a cProfile'd python run")
+    parser.add_argument(
+        "--mix-env",
+        default="prod",
+        help="Mix env the Elixir harness is built and run in (default prod, as deployed)",
+    )
     args = parser.parse_args()
     harness = Path(args.harness) if args.harness else None
     count = args.jobs
+    os.environ["BRIDGE_HARNESS_MIX_ENV"] = args.mix_env  # read by conformance.harness
 
     header(args.dsn)
     print(
