@@ -38,11 +38,20 @@ def test_legacy_encoding_matches_oban_2_18_3_bytes() -> None:
     assert notify.encode_legacy({"queue": "alpha"}) == wire["payload"]
 
 
-def test_z_prefixed_payload_decodes() -> None:
-    big = {"checks": [{"queue": "q" * 40, "n": i} for i in range(20)]}
-    text = json.dumps(big, separators=(",", ":"))
-    payload = "Z:" + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
-    assert notify.decode_payload(payload) == big
+#: live Oban 2.23.1's own ``Z:`` payload (``Oban.Notifier.notify/3`` of a 939-byte gossip map),
+#: captured from the wire, not made by Python's gzip
+_LIVE_Z = json.loads((FIXTURES / "signals.json").read_text())["versions"]["2.23.1"]["big_gossip"]
+
+
+def test_z_payload_from_live_oban_2_23_1_decodes() -> None:
+    (wire,) = _LIVE_Z["wire"]
+    assert wire["payload"].startswith("Z:H4sI")
+    assert notify.decode_payload(wire["payload"]) == wire["decoded"]
+
+
+def test_z_payload_we_send_is_oban_2_23_1_bytes() -> None:
+    (wire,) = _LIVE_Z["wire"]
+    assert notify.encode_payload(wire["decoded"], compress=True) == wire["payload"]
 
 
 @pytest.mark.parametrize(
