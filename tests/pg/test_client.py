@@ -123,10 +123,18 @@ def test_bad_input_writes_nothing(dsn: str, call: Any, error: type, field: str |
     assert _count(dsn) == 0
 
 
+def test_prefix_with_a_double_quote_is_refused_before_io(dsn: str) -> None:
+    # Elixir cannot quote it (lib/oban/migrations/postgres.ex quoted_prefix): refused at once
+    with pytest.raises(ConfigError, match="double quote"):
+        Client(dsn, prefix='x"; drop table oban_jobs; --')
+    with psycopg.connect(dsn) as conn:  # the real table is untouched
+        assert conn.execute("SELECT to_regclass('public.oban_jobs')").fetchone() == ("oban_jobs",)
+
+
 def test_hostile_prefix_is_quoted_never_executed(dsn: str) -> None:
-    prefix = 'x"; drop table oban_jobs; --'
-    with pytest.raises((ConfigError, SchemaMissing)):
-        Client(dsn, prefix=prefix).enqueue("W", {})
+    # looked up as one quoted name, which does not exist
+    with Client(dsn, prefix="x; drop table oban_jobs; --") as client, pytest.raises(SchemaMissing):
+        client.enqueue("W", {})
     with psycopg.connect(dsn) as conn:  # the real table is untouched
         assert conn.execute("SELECT to_regclass('public.oban_jobs')").fetchone() == ("oban_jobs",)
 
