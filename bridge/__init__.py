@@ -23,6 +23,7 @@ from bridge.errors import (
     SchemaMissing,
     SchemaOutdated,
     ValidationError,
+    WaitTimeout,
     WireError,
 )
 from bridge.names import JobState
@@ -30,6 +31,7 @@ from bridge.runtime.worker import Worker, set_default_client, worker
 from bridge.wire.job import Job, NewJob
 from bridge.wire.outcome import Cancel, Discard, Record, Snooze
 from bridge.wire.unique import Unique
+from bridge.wire.wait import Finished
 
 if TYPE_CHECKING:
     from bridge.pg.client import Client
@@ -75,6 +77,7 @@ __all__ = [
     "DecodeError",
     "Discard",
     "EncodeError",
+    "Finished",
     "Job",
     "JobNotFound",
     "JobState",
@@ -93,6 +96,7 @@ __all__ = [
     "Source",
     "Unique",
     "ValidationError",
+    "WaitTimeout",
     "WireError",
     "Worker",
     "__version__",

@@ -153,3 +153,16 @@ class SchemaViolation(DecodeError):
         lines = "; ".join(f"{path}: {message}" for path, message in self.errors)
         noun = "violation" if count == 1 else "violations"
         super().__init__(f"{schema}: {count} schema {noun}: {lines}" if count else schema)
+
+
+class WaitTimeout(BridgeError, TimeoutError):
+    """``wait`` gave up before the job reached a final state; names the job and its last state.
+
+    Also a ``TimeoutError``, so ``except TimeoutError`` catches it.
+    """
+
+    def __init__(self, job_id: int, state: str, timeout: float):
+        super().__init__(f"job {job_id} did not finish within {timeout:g}s (last state: {state})")
+        self.job_id = job_id
+        self.state = state
+        self.timeout = timeout

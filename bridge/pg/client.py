@@ -9,15 +9,26 @@ never for a rolled-back insert.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from bridge.errors import WaitTimeout
 from bridge.pg._calls import Calls
 from bridge.pg.source import Source, SyncInput
 from bridge.wire.job import Job, JobOptions, NewJob
 from bridge.wire.notify import ALL_QUEUES, DEFAULT_INSTANCE
 from bridge.wire.query import StateFilter
 from bridge.wire.recorded import RECORDED_LIMIT, fetch_recorded
+from bridge.wire.wait import (
+    DEFAULT_WAIT,
+    Finished,
+    check_timeout,
+    finished,
+    is_final,
+    job_id_of,
+    poll_delays,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -185,6 +196,28 @@ class Client:
         if isinstance(job, int):
             job = self.get_job(job)
         return fetch_recorded(job)
+
+    def wait(self, job: Job | int, *, timeout: float | None = DEFAULT_WAIT) -> Finished:
+        """Block until the job is completed, discarded or cancelled; return it with its recorded
+        output decoded (``Finished.value``) — e.g. an Elixir worker's answer.
+
+        Polls the row (10 ms, backing off to 250 ms): Oban sends no notification when a job
+        finishes, so there is nothing to LISTEN for. ``WaitTimeout`` (a ``TimeoutError``)
+        names the job and its last state after ``timeout`` seconds (``None``: no limit).
+        On your own connection, the job must be committed for a node to run it.
+        """
+        limit = check_timeout(timeout)
+        job_id = job_id_of(job)
+        deadline = None if limit is None else time.monotonic() + limit
+        for delay in poll_delays():
+            current = self.get_job(job_id)
+            if is_final(current):
+                return finished(current)
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise WaitTimeout(job_id, current.state.value, limit or 0)
+            time.sleep(delay if left is None else min(delay, left))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- queues: Oban's signals, obeyed by Elixir and Python nodes alike ----------------------
 

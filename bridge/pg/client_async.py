@@ -7,15 +7,27 @@ joins without ever committing on the caller's behalf); every method is awaited.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from bridge.errors import WaitTimeout
 from bridge.pg._calls import Calls
 from bridge.pg.source import AsyncInput, AsyncSource
 from bridge.wire.job import Job, JobOptions, NewJob
 from bridge.wire.notify import ALL_QUEUES, DEFAULT_INSTANCE
 from bridge.wire.query import StateFilter
 from bridge.wire.recorded import RECORDED_LIMIT, fetch_recorded
+from bridge.wire.wait import (
+    DEFAULT_WAIT,
+    Finished,
+    check_timeout,
+    finished,
+    is_final,
+    job_id_of,
+    poll_delays,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -187,6 +199,21 @@ class AsyncClient:
         if isinstance(job, int):
             job = await self.get_job(job)
         return fetch_recorded(job)
+
+    async def wait(self, job: Job | int, *, timeout: float | None = DEFAULT_WAIT) -> Finished:
+        """Await the job's completion, discard or cancel; see :meth:`Client.wait`."""
+        limit = check_timeout(timeout)
+        job_id = job_id_of(job)
+        deadline = None if limit is None else time.monotonic() + limit
+        for delay in poll_delays():
+            current = await self.get_job(job_id)
+            if is_final(current):
+                return finished(current)
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise WaitTimeout(job_id, current.state.value, limit or 0)
+            await asyncio.sleep(delay if left is None else min(delay, left))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- queues: Oban's signals, obeyed by Elixir and Python nodes alike ----------------------
 
