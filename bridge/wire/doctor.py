@@ -332,7 +332,7 @@ def leadership(facts: Facts) -> list[Finding]:
                 "run cron on one side only, or its jobs are inserted twice",
             )
         ]
-    return [Finding("leader", "info", f"leader: {live[0].node} ({live[0].name!r})")]
+    return [Finding("leader", "info", f"{live[0].node} leads the {live[0].name!r} election")]
 
 
 def notifier(facts: Facts) -> list[Finding]:
@@ -444,8 +444,10 @@ def unclaimed_jobs(facts: Facts) -> list[Finding]:
         if state != "available":
             continue
         if worker in workers:
-            if any(c.queue == queue and worker in (c.workers or ()) for c in facts.checks):
-                continue
+            if queue in elixir or any(
+                c.queue == queue and worker in (c.workers or ()) for c in facts.checks
+            ):
+                continue  # served, or python_jobs_in_elixir_queues says what is wrong
             why = f"no live Python node runs {worker!r} on queue {queue!r}"
             fix = f"oban-bridge work --queues {queue}=10 --import <the module defining it>"
         elif queue not in elixir:

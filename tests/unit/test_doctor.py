@@ -235,6 +235,9 @@ def test_unclaimed_jobs() -> None:
     assert [f.severity for f in found] == ["warning", "warning"]
     assert "4 available jobs of MyApp.Nobody" in found[0].message
     assert "no live Python node runs 'py.Send' on queue 'other'" in found[1].message
+    # a Python job in an Elixir queue is python_jobs_in_elixir_queue's, not "unclaimed"
+    elixirs = _db(waiting=(("mail", "py.Send", "available", 1),))
+    assert {f.code for f in _problems(elixirs)} == {"python_jobs_in_elixir_queue"}
     # a recent Elixir attempt on the queue counts as serving it
     served = _db(waiting=waiting[:1], attempts=(Attempt("orphans", "web-3", False, 1),))
     assert _problems(served) == []
