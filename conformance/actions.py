@@ -283,6 +283,16 @@ def bridge_wait_job(env: Env, args: dict[str, Any]) -> Any:
     return row
 
 
+def bridge_wait(env: Env, args: dict[str, Any]) -> Any:
+    """``Client.wait``: the state it found first (the caller did wait), then the finished job's
+    state and its recorded output (described)."""
+    client = env.client(args.get("prefix", "public"))
+    was = client.get_job(args["id"]).state.value
+    done = client.wait(args["id"], timeout=args.get("timeout", 10))
+    value = describe(done.value) if done.recorded else None
+    return {"was": was, "state": done.state.value, "recorded": done.recorded, "value": value}
+
+
 def bridge_retry_jobs(env: Env, args: dict[str, Any]) -> Any:
     """``Client.retry_job`` for every job of ``worker`` in ``states`` (default retryable)."""
     query = sql.SQL("SELECT id FROM {}.oban_jobs WHERE worker = %s AND state = ANY(%s)").format(
@@ -527,6 +537,7 @@ ACTIONS: dict[str, Action] = {
     "bridge.start_node": bridge_start_node,
     "bridge.stop_node": bridge_stop_node,
     "bridge.wait_job": bridge_wait_job,
+    "bridge.wait": bridge_wait,
     "bridge.retry_jobs": bridge_retry_jobs,
     "rows.alike": rows_alike,
     "row.shape": row_shape_action,
