@@ -23,7 +23,8 @@ from bridge.cli._common import printable
 from bridge.names import STATES
 from bridge.pg.cluster import ClusterListener, read_status
 from bridge.pg.source import Source
-from bridge.wire.cluster import SONAR_STALE_AFTER, ClusterStatus, duration, status_dict
+from bridge.wire.cluster import SONAR_STALE_AFTER
+from bridge.wire.status import ClusterStatus, duration, status_dict
 
 WAIT = 6.0  # seconds: Oban ≤ 2.20 pings every 5 s (lib/oban/sonar.ex@v2.18.3), ≥ 2.21 every 5–60 s
 INTERVAL = 2.0

@@ -16,9 +16,9 @@ from bridge.errors import SchemaError
 from bridge.names import FINAL_STATES
 from bridge.ops import schema
 from bridge.ops._types import Op, Statement
-from bridge.wire.cluster import DbStatus, PeerRow
 from bridge.wire.doctor import Attempt, DbFacts, Sample, SchemaFacts
 from bridge.wire.producer_id import UUID_PATTERN
+from bridge.wire.status import DbStatus, PeerRow
 
 #: ids listed per finding
 SAMPLE_IDS = 10

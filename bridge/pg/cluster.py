@@ -21,9 +21,10 @@ from bridge.ops.cluster import doctor_facts, status_rows
 from bridge.ops.jobs import notify_op
 from bridge.pg.connect import connect
 from bridge.pg.source import Source
-from bridge.wire.cluster import HEARD_CHANNELS, ClusterStatus, Heard, cluster_status
+from bridge.wire.cluster import HEARD_CHANNELS, Heard
 from bridge.wire.doctor import RECENT, Facts
 from bridge.wire.notify import channel_name, encode_payload
+from bridge.wire.status import ClusterStatus, cluster_status
 
 #: our own channel for the round trip ("<prefix>.oban_bridge_doctor"): no Oban or oban_met
 #: process listens there, so the ping disturbs nobody (lib/oban/notifier.ex @type channel)

@@ -10,21 +10,11 @@ from typing import Any
 import pytest
 
 from bridge.errors import DecodeError
-from bridge.wire.cluster import (
-    GOSSIP_TTL,
-    SONAR_STALE_AFTER,
-    DbStatus,
-    Heard,
-    PeerRow,
-    cluster_status,
-    decode_check,
-    duration,
-    payload_form,
-    status_dict,
-)
+from bridge.wire.cluster import GOSSIP_TTL, SONAR_STALE_AFTER, Heard, decode_check, payload_form
 from bridge.wire.gossip import ProducerCheck, encode_gossip, encode_sonar
 from bridge.wire.notify import encode_legacy
 from bridge.wire.producer_id import producer_uuid
+from bridge.wire.status import DbStatus, PeerRow, cluster_status, duration, status_dict
 
 VECTORS = json.loads(
     (Path(__file__).parents[1] / "fixtures" / "notify" / "sonar_gossip.json").read_text()

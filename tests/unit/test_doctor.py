@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from bridge.wire.cluster import Check, PeerRow, Sighting
+from bridge.wire.cluster import Check, Sighting
 from bridge.wire.doctor import (
     MAX_PER_RULE,
     RULES,
@@ -23,6 +25,7 @@ from bridge.wire.doctor import (
     exit_code,
 )
 from bridge.wire.producer_id import producer_uuid
+from bridge.wire.status import PeerRow
 
 NOW = datetime(2026, 12, 1, 12, 0, 0)
 PY_UUID = producer_uuid(77, 1)
@@ -292,13 +295,17 @@ def test_errors_come_first_and_decide_the_exit_code() -> None:
 def test_every_rule_is_registered() -> None:
     import bridge.wire.doctor as doctor
 
-    public = {
-        name
-        for name, value in vars(doctor).items()
-        if callable(value)
-        and getattr(value, "__module__", "") == doctor.__name__
-        and not name.startswith("_")
-        and list(inspect.signature(value).parameters) == ["facts"]
-        and value.__annotations__.get("return") == "list[Finding]"
-    }
-    assert public == {rule.__name__ for rule in RULES}
+    rules = set()
+    for info in pkgutil.iter_modules(doctor.__path__, doctor.__name__ + "."):
+        module = importlib.import_module(info.name)
+        rules |= {
+            value
+            for name, value in vars(module).items()
+            if inspect.isfunction(value)
+            and value.__module__ == module.__name__
+            and not name.startswith("_")
+            and list(inspect.signature(value).parameters) == ["facts"]
+            and value.__annotations__.get("return") == "list[Finding]"
+        }
+    assert len(rules) >= 13
+    assert rules == set(RULES)
