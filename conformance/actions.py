@@ -161,6 +161,9 @@ def bridge_etf_roundtrip(env: Env, args: dict[str, Any]) -> Any:
 
 # -- database observations ----------------------------------------------------------------------
 
+# NOT NULL is read from pg_attribute.attnotnull; PostgreSQL 18 also lists each one in
+# pg_constraint (contype 'n'), which 15-17 never did: leave those out so a catalog reads the
+# same on every server version.
 _CATALOG = """
 SELECT json_build_object(
   'columns', (SELECT json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod),
@@ -173,7 +176,7 @@ SELECT json_build_object(
               FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid),
   'constraints', (SELECT json_agg(json_build_array(conname, pg_get_constraintdef(k.oid),
                                                    convalidated) ORDER BY conname)
-                  FROM pg_constraint k WHERE k.conrelid = c.oid),
+                  FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype <> 'n'),
   'enum', (SELECT json_agg(enumlabel ORDER BY enumsortorder) FROM pg_enum e
            JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = 'oban_job_state'
            AND t.typnamespace = n.oid),

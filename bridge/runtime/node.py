@@ -158,6 +158,7 @@ class Node:
         )
         self.producers: dict[str, Producer] = {}
         self._tasks: list[asyncio.Task[Any]] = []
+        self._peer_task: asyncio.Task[None] | None = None
 
     # -- notifications ----------------------------------------------------------------------
 
@@ -227,7 +228,8 @@ class Node:
         for producer in self.producers.values():
             await self.listener.wait_for_lock(int(producer.uuid[:8], 16), timeout=10)
             producer.start()
-        self._tasks.append(asyncio.create_task(self.peer.loop(), name="bridge-peer"))
+        self._peer_task = asyncio.create_task(self.peer.loop(), name="bridge-peer")
+        self._tasks.append(self._peer_task)
         if self._opts["stage"]:
             stager = Stager(self.source, self.peer)
             self._tasks.append(
@@ -260,6 +262,12 @@ class Node:
         if not await self.acker.close(timeout=max(grace, 5.0)):
             log.error("%d acks could not be written before shutdown", self.acker.pending)
         log.debug("node %s: acks flushed", self.name)
+        # the peer loop ends first: an election in flight, or one kicked by this node's own
+        # {"down"} notice, would otherwise land after the resignation and leave this stopped
+        # node as the leader for a whole lease
+        self.peer.stop()
+        if self._peer_task is not None:
+            await asyncio.wait({self._peer_task}, timeout=5.0)
         try:
             await self.peer.resign()
         except Exception as exc:

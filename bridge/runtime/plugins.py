@@ -46,6 +46,7 @@ class Peer:
         self.source, self.name, self.node = source, name, node
         self.leader = False
         self._kick = asyncio.Event()
+        self._stopping = False
 
     def interval(self) -> float:
         # mirrors lib/oban/peers/database.ex: leaders every interval/2 (jitter down 10 %),
@@ -66,7 +67,9 @@ class Peer:
         self.leader = won
 
     async def loop(self) -> None:
-        while True:
+        """Elect until :meth:`stop`; an election in flight always finishes first, so the
+        resignation that follows can never be overtaken by it."""
+        while not self._stopping:
             try:
                 await self.elect()
             except asyncio.CancelledError:
@@ -74,7 +77,12 @@ class Peer:
             except Exception as exc:
                 log.warning("peer election failed: %s", exc)
             self._kick.clear()
-            await wait_event(self._kick, self.interval())
+            if not self._stopping:
+                await wait_event(self._kick, self.interval())
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._kick.set()
 
     def down(self, name: str) -> None:
         """``{"down": name}`` on the leader channel: elect at once if it is ours."""

@@ -31,9 +31,10 @@ SELECT attnum, attname AS name, format_type(atttypid, atttypmod) AS type,
 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid = %s AND a.attnum > 0 ORDER BY a.attnum
 """
+# contype 'n' (PostgreSQL 18's NOT NULL entries) left out: "nullable" already says it
 CONSTRAINTS = """
 SELECT conname AS name, contype, pg_get_constraintdef(oid) AS definition, convalidated AS validated
-FROM pg_constraint WHERE conrelid = %s ORDER BY conname
+FROM pg_constraint WHERE conrelid = %s AND contype <> 'n' ORDER BY conname
 """
 INDEXES = """
 SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, x.indisunique AS unique,

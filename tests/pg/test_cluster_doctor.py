@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from cluster_support import ELIXIR_UUID, Publisher, mixed_cluster
+from cluster_support import ELIXIR_UUID, OLD_ELIXIR_SONAR, Publisher, mixed_cluster
 
 from bridge.cli import main
 from bridge.ops.cluster import doctor_facts
@@ -131,3 +131,21 @@ def test_a_v12_database_and_a_missing_schema(migrated: Any, empty_dsn: str, caps
     code, out = doctor(capsys, empty_dsn, "--json", "--wait", "0")
     found = {f["code"]: f for f in json.loads(out)["findings"]}
     assert code == 2 and found["schema_missing"]["fix"] == "oban-bridge migrate --prefix public"
+
+
+def test_a_prefix_is_checked_and_heard_on_its_own(migrated: Any, capsys: Any) -> None:
+    tenant = migrated(14, prefix="tenant_a")
+    plant(
+        tenant,
+        "INSERT INTO tenant_a.oban_jobs (queue, worker, args, attempt, max_attempts) "
+        "VALUES ('mailers', 'MyApp.Mailer', '{}', 2, 2)",
+    )
+    public = [("sonar", OLD_ELIXIR_SONAR)]  # an old node of another prefix: not this cluster
+    own = [("sonar", '{"node":"tenant-web","ping":true}')]
+    with Publisher(tenant, public), Publisher(tenant, own, prefix="tenant_a"):
+        code, out = doctor(capsys, tenant, "--prefix", "tenant_a", "--json", "--compress-signals")
+    found = {f["code"]: f for f in json.loads(out)["findings"]}
+    assert code == 2  # no leader in tenant_a
+    assert found["available_exhausted"]["fix"].startswith('UPDATE "tenant_a".oban_jobs')
+    assert "tenant-web" in found["nodes_heard"]["message"]
+    assert "vec-elixir-1" not in out and "z_with_legacy_nodes" not in found
