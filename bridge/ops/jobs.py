@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,16 @@ from bridge.names import JobState
 from bridge.ops import _copy
 from bridge.ops._types import Op, Rows, Statement
 from bridge.wire import notify
-from bridge.wire.job import Job, NewJob, decode_job, mark_conflict, utc_aware
+from bridge.wire.changes import cast_update, changed, replace_changes, with_state
+from bridge.wire.job import (
+    Job,
+    NewJob,
+    decode_job,
+    encode_json,
+    mark_conflict,
+    utc_aware,
+    utc_naive,
+)
 from bridge.wire.query import UNTOUCHED, JobFilter
 from bridge.wire.unique import lock_key, lookup_predicate, states_for_schema
 
@@ -113,18 +122,76 @@ def insert_job(prefix: str, job: NewJob, *, now: datetime, schema_version: int =
     Must run inside a transaction (the drivers provide one) so that the lookup,
     the insert and the notification commit together.
     """
+    inserted = None
     if job.unique is not None:
         existing = yield from _find_unique(prefix, job, now, schema_version)
         if existing is not None:
-            # mirrors lib/oban/engines/basic.ex insert_unique/3: {:ok, %{job | conflict?: true}}
-            return mark_conflict(existing)
-    inserted = yield from _insert_one(prefix, job, now)
+            inserted = yield from _resolve_conflict(prefix, job, existing, now)
+    if inserted is None:
+        inserted = yield from _insert_one(prefix, job, now)
     if inserted is None:  # pragma: no cover - only with a conflicting unique index of the user's
         raise JobNotFound("the insert was skipped by ON CONFLICT DO NOTHING")
     if inserted.state is JobState.AVAILABLE:
-        # mirrors lib/oban/engine.ex notify_trigger/2
+        # mirrors lib/oban/engine.ex notify_trigger/2: for the job returned, conflict or not
         yield from notify_op(prefix, "insert", notify.insert_messages([inserted.queue]))
     return inserted
+
+
+def _resolve_conflict(prefix: str, job: NewJob, existing: Job, now: datetime) -> Op[Job]:
+    # mirrors lib/oban/engines/basic.ex insert_unique/3 and resolve_conflict/4: the existing
+    # job, with the replace fields of its state written over it, as {:ok, %{job | conflict?: true}}
+    changes = replace_changes(job, existing, now)
+    if changes:
+        existing = yield from write_changes(prefix, existing, changes)
+    return mark_conflict(existing)
+
+
+def _column_value(name: str, value: Any) -> Any:
+    if name in ("args", "meta"):
+        return encode_json(value, name)
+    if name == "scheduled_at":
+        return utc_naive(value)
+    return value.value if isinstance(value, JobState) else value
+
+
+def write_changes(prefix: str, job: Job, changes: Mapping[str, Any]) -> Op[Job]:
+    """Write ``changes`` over ``job``'s row and return the row as it now is."""
+    # mirrors Ecto's Repo.update/2 of a changeset: UPDATE … SET <changed fields> WHERE id = …
+    sets = ", ".join(f'"{name}" = %s{_CASTS.get(name, "")}' for name in changes)
+    params = [_column_value(name, value) for name, value in changes.items()]
+    rows = yield Statement(
+        f"UPDATE {{prefix}}.oban_jobs SET {sets} WHERE id = %s RETURNING *",
+        [*params, job.id],
+        prefix=prefix,
+    )
+    if not rows:  # mirrors basic.ex resolve_conflict/4: Ecto.StaleEntryError, the row is gone
+        raise JobNotFound(f"job {job.id} was deleted before its changes could be written")
+    return decode_job(rows[0])
+
+
+Changes = Mapping[str, Any] | Callable[[Job], Any]
+
+
+def update_job(prefix: str, job_id: int, changes: Changes) -> Op[Job]:
+    """``Oban.update_job/3``: change some fields of one job under a row lock.
+
+    ``changes`` is a mapping, or a function of the locked job returning one (Elixir calls
+    it on a job read before the lock; here it sees the row as it is locked).
+    """
+    # mirrors lib/oban/engines/basic.ex update_job/3: in a transaction, SELECT … FOR UPDATE
+    # SKIP LOCKED; none → {:error, :locked_or_not_found}
+    rows = yield Statement(
+        "SELECT * FROM {prefix}.oban_jobs WHERE id = %s FOR UPDATE SKIP LOCKED", (job_id,), prefix
+    )
+    if not rows:
+        raise JobNotFound(f"no job with id {job_id}, or another transaction holds it locked")
+    job = decode_job(rows[0])
+    wanted = cast_update(changes(job) if callable(changes) else changes)
+    # mirrors lib/oban/job.ex update/2 + Repo.update/2: only what differs; nothing, no UPDATE
+    diff = with_state(changed(wanted, job))
+    if not diff:
+        return job
+    return (yield from write_changes(prefix, job, diff))
 
 
 def quoted_table(prefix: str) -> str:

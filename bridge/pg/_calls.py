@@ -16,6 +16,7 @@ from bridge.ops import Op
 from bridge.ops import jobs as job_ops
 from bridge.ops import signals as signal_ops
 from bridge.wire import notify
+from bridge.wire.changes import cast_update
 from bridge.wire.job import Job, JobOptions, NewJob, new_job
 from bridge.wire.query import JobFilter, StateFilter, check_id, check_limit, job_filter
 from bridge.wire.recorded import RECORDED_LIMIT, encode_recorded
@@ -104,6 +105,13 @@ class Calls:
 
     def delete_job(self, job_id: int) -> Op[bool]:
         return job_ops.delete_job(self.prefix, check_id(job_id))
+
+    def update_job(self, job: Job | int, changes: job_ops.Changes) -> Op[Job]:
+        job_id = check_id(job.id if isinstance(job, Job) else job)
+        # a mapping is validated here, before any I/O; a function's result once it has run
+        return job_ops.update_job(
+            self.prefix, job_id, changes if callable(changes) else cast_update(changes)
+        )
 
     def record(
         self, job_id: int, value: Any, *, compressed: bool | int = True, limit: int = RECORDED_LIMIT

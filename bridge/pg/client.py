@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bridge.errors import WaitTimeout
+from bridge.ops.jobs import Changes
 from bridge.pg._calls import Calls
 from bridge.pg.source import Source, SyncInput
 from bridge.wire.job import Job, JobOptions, NewJob
@@ -87,8 +88,10 @@ class Client:
         """Insert one job for ``worker`` (an Elixir module name or any worker string).
 
         ``options`` are ``Oban.Job.new/2``'s (``bridge.wire.job.JobOptions``): queue,
-        priority, max_attempts, tags, meta, scheduled_at / schedule_in, unique. Returns
-        the inserted row, or with ``unique`` the existing job flagged ``conflict=True``.
+        priority, max_attempts, tags, meta, scheduled_at / schedule_in, unique, replace.
+        Returns the inserted row, or with ``unique`` the existing job flagged
+        ``conflict=True`` — with ``replace``, after writing the fields listed for its state
+        (``replace={"scheduled": ["scheduled_at"]}``; a plain list: every state).
         """
         return self._run(self._calls.enqueue(worker, args, **options))
 
@@ -180,6 +183,19 @@ class Client:
     def delete_job(self, job_id: int) -> bool:
         """Delete a job unless it is executing; returns whether a row was deleted."""
         return self._run(self._calls.delete_job(job_id))
+
+    def update_job(self, job: Job | int, changes: Changes) -> Job:
+        """``Oban.update_job/3`` (Oban ≥ 2.20): change some fields of a job, under a row lock.
+
+        ``changes`` maps fields to new values — only args, max_attempts, meta, priority,
+        queue, scheduled_at, tags and worker (anything else is a ``ValidationError`` naming
+        it, checked before any I/O) — or is a function of the locked job returning such a
+        mapping. Values are checked as ``Job.new`` checks them, except that tags are stored
+        as given (Oban does not normalise them here). A new ``scheduled_at`` makes the job
+        ``scheduled``. Raises ``JobNotFound`` when there is no such job or another
+        transaction holds it locked (e.g. while a producer fetches it).
+        """
+        return self._run(self._calls.update_job(job, changes))
 
     def record(
         self, job_id: int, value: Any, *, compressed: bool | int = True, limit: int = RECORDED_LIMIT

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from bridge.errors import DecodeError, ValidationError
 from bridge.names import JobState
-from bridge.wire.unique import Unique, UniqueOption, cast_unique
+from bridge.wire.unique import (
+    Replace,
+    ReplaceOption,
+    Unique,
+    UniqueOption,
+    cast_replace,
+    cast_unique,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -85,6 +92,7 @@ class JobOptions(TypedDict, total=False):
     scheduled_at: datetime | None
     schedule_in: Period | None
     unique: UniqueOption
+    replace: ReplaceOption
 
 
 def to_seconds(value: Period, name: str) -> int:
@@ -249,6 +257,7 @@ class NewJob:
     scheduled_at: datetime | None = None
     schedule_in: int | None = None
     unique: Unique | None = None
+    replace: Replace | None = None
     args_json: str = "{}"
     meta_json: str = "{}"
     state: JobState = JobState.AVAILABLE
@@ -335,6 +344,7 @@ def new_job(
     scheduled_at: Any = None,
     schedule_in: Any = None,
     unique: UniqueOption = None,
+    replace: ReplaceOption = None,
     **unknown: Any,
 ) -> NewJob:
     """Implementation of :meth:`Job.new` (see there)."""
@@ -371,6 +381,7 @@ def new_job(
         scheduled_at=scheduled_at,
         schedule_in=seconds,
         unique=cast_unique(unique),
+        replace=cast_replace(replace),
         args_json=args_json,
         meta_json=meta_json,
         state=_SCHEDULED if scheduled else _AVAILABLE,

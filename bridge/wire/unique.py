@@ -1,4 +1,4 @@
-"""Unique-job options and the lookup that Elixir's Basic engine runs before inserting.
+"""Unique-job options, the lookup Elixir's Basic engine runs before inserting, and ``replace``.
 
 OSS Oban has no unique index: inside one transaction it takes an advisory lock,
 looks for a matching job with the predicate below and inserts only when none
@@ -43,6 +43,17 @@ UNIQUE_FIELDS = ("args", "meta", "queue", "worker")  # mirrors lib/oban/job.ex @
 KEYABLE_FIELDS = ("args", "meta")  # mirrors lib/oban/job.ex @keyable_fields
 TIMESTAMPS = ("inserted_at", "scheduled_at")  # mirrors lib/oban/job.ex @unique_timestamps
 INFINITY: Literal["infinity"] = "infinity"
+#: fields a unique conflict may overwrite (lib/oban/job.ex @replace_options, 2.18.3 to 2.23.1)
+REPLACE_FIELDS = (
+    "args",
+    "max_attempts",
+    "meta",
+    "priority",
+    "queue",
+    "scheduled_at",
+    "tags",
+    "worker",
+)
 
 
 @dataclass(frozen=True)
@@ -173,3 +184,43 @@ def lock_key(prefix: str, unique: Unique, conditions: Sequence[Any]) -> int:
     material = json.dumps([prefix, unique.keys, unique.states, list(conditions)], default=str)
     digest = hashlib.blake2b(material.encode(), digest_size=8).digest()
     return -(int.from_bytes(digest, "big") >> 1) - 1
+
+
+ReplaceOption = Sequence[str] | Mapping[str, Sequence[str]] | None
+#: resolved ``replace``: the fields to overwrite for a conflicting job in each state
+Replace = Mapping[str, tuple[str, ...]]
+
+
+def cast_replace(option: ReplaceOption) -> Replace | None:
+    """Validate ``replace=`` like ``Job.validate_replace/1``: a list of fields (every state)
+    or a mapping of state to fields, e.g. ``{"scheduled": ["scheduled_at"]}``."""
+    if option is None:
+        return None
+    if isinstance(option, Mapping):
+        # mirrors lib/oban/job.ex put_replace/3: a keyword list is kept per state
+        pairs = [(_replace_state(state), _replace_fields(option[state])) for state in option]
+        return dict(pairs)
+    # mirrors lib/oban/job.ex put_replace/3: a plain list applies to every state (states/0)
+    return dict.fromkeys(STATES, _replace_fields(option))
+
+
+def _replace_state(state: Any) -> str:
+    if not isinstance(state, str) or str(state) not in STATES:
+        # mirrors lib/oban/job.ex validate_replace/1 (suspended: a state from 2.19 on)
+        raise ValidationError("replace", f"has an invalid state: {state!r}; states are {STATES}")
+    return str(state)
+
+
+def _replace_fields(fields: Any) -> tuple[str, ...]:
+    if isinstance(fields, (str, bytes)) or not isinstance(fields, (list, tuple)):
+        raise ValidationError(
+            "replace",
+            f"expected a list of fields or a mapping of state to a list of fields, got {fields!r}",
+        )
+    for name in fields:
+        if name not in REPLACE_FIELDS:
+            # mirrors lib/oban/job.ex validate_replace/1 (@replace_options)
+            raise ValidationError(
+                "replace", f"has an invalid field: {name!r}; fields are {REPLACE_FIELDS}"
+            )
+    return tuple(str(name) for name in fields)
