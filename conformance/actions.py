@@ -71,6 +71,8 @@ def _opts(args: dict[str, Any]) -> dict[str, Any]:
     opts = dict(args.get("opts", {}))
     if isinstance(opts.get("schedule_in"), list):
         opts["schedule_in"] = tuple(opts["schedule_in"])
+    if isinstance(opts.get("scheduled_at"), str):  # ISO-8601, as the harness's insert takes it
+        opts["scheduled_at"] = datetime.fromisoformat(opts["scheduled_at"].replace("Z", "+00:00"))
     return opts
 
 

@@ -71,6 +71,26 @@ def test_a_broken_bridge_fails_the_named_scenario(
     assert "bridge.enqueue" in outcome.message and '-    "foo",' in outcome.message
 
 
+def test_a_broken_replace_fails_its_scenario(
+    admin_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bridge.wire.changes as changes
+
+    real = changes.insert_changes
+
+    def defaults_too(job: Any, now: Any) -> dict[str, Any]:  # Ecto's cast rule forgotten
+        return {**real(job, now), "max_attempts": job.max_attempts}
+
+    monkeypatch.setattr(changes, "insert_changes", defaults_too)
+    scenario = next(s for s in load_all() if s.id == "enqueue.replace_on_conflict")
+    recording = load_recording(VECTORS / "oban-2.23.1", scenario.id)
+    outcome = run_scenario(
+        scenario, admin_dsn=admin_dsn, oban_version="2.23.1", recording=recording
+    )
+    assert outcome.status == "failed"
+    assert '+  "max_attempts": 20,' in outcome.message
+
+
 def test_cli_offline_writes_junit_and_json(tmp_path: Path, admin_dsn: str) -> None:
     junit, report = tmp_path / "c.xml", tmp_path / "c.json"
     proc = subprocess.run(
