@@ -16,7 +16,14 @@ in this process against the real rows and writes the real acks. No node is start
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bridge.testing._enqueued import all_enqueued, assert_enqueued, refute_enqueued
+    from bridge.testing._enqueued import (
+        all_enqueued,
+        all_enqueued_async,
+        assert_enqueued,
+        assert_enqueued_async,
+        refute_enqueued,
+        refute_enqueued_async,
+    )
     from bridge.testing._match import ANY
     from bridge.testing._perform import (
         DRAIN_KEYS,
@@ -32,6 +39,9 @@ _LAZY = {
     "all_enqueued": "_enqueued",
     "assert_enqueued": "_enqueued",
     "refute_enqueued": "_enqueued",
+    "all_enqueued_async": "_enqueued",
+    "assert_enqueued_async": "_enqueued",
+    "refute_enqueued_async": "_enqueued",
     "ANY": "_match",
     "DRAIN_KEYS": "_perform",
     "Performed": "_perform",
@@ -55,9 +65,12 @@ __all__ = [
     "DRAIN_KEYS",
     "Performed",
     "all_enqueued",
+    "all_enqueued_async",
     "assert_enqueued",
+    "assert_enqueued_async",
     "build_job",
     "drain_queue",
     "perform_job",
     "refute_enqueued",
+    "refute_enqueued_async",
 ]

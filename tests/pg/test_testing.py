@@ -11,15 +11,28 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from bridge import Cancel, Client, Discard, Job, JobState, Snooze, ValidationError, worker
+from bridge import (
+    AsyncClient,
+    Cancel,
+    Client,
+    Discard,
+    Job,
+    JobState,
+    Snooze,
+    ValidationError,
+    worker,
+)
 from bridge.runtime.worker import Registry
 from bridge.testing import (
     all_enqueued,
+    all_enqueued_async,
     assert_enqueued,
+    assert_enqueued_async,
     build_job,
     drain_queue,
     perform_job,
     refute_enqueued,
+    refute_enqueued_async,
 )
 from bridge.wire.etf import Atom
 
@@ -95,6 +108,24 @@ def test_the_callers_transaction_is_seen(dsn: str) -> None:
         refute_enqueued(dsn, worker="MyApp.W")  # not committed: invisible elsewhere
         conn.commit()
         assert_enqueued(dsn, worker="MyApp.W")
+
+
+def test_async_twins_see_the_callers_transaction(dsn: str) -> None:
+    async def main() -> None:
+        async with await psycopg.AsyncConnection.connect(dsn) as conn:
+            await AsyncClient(conn).enqueue("MyApp.W", {"id": 1, "extra": True})
+            job = await assert_enqueued_async(conn, worker="MyApp.W", args={"id": 1})
+            assert job.args["extra"] is True
+            await refute_enqueued_async(dsn, worker="MyApp.W")  # uncommitted
+            with pytest.raises(AssertionError, match="Instead found"):
+                await assert_enqueued_async(conn, args={"id": 2})
+            await conn.commit()
+        async with AsyncClient(dsn) as client:
+            assert len(await all_enqueued_async(client, worker="MyApp.W")) == 1
+            with pytest.raises(AssertionError, match="Expected no jobs"):
+                await refute_enqueued_async(client, args={"id": 1}, timeout=0.05)
+
+    asyncio.run(main())
 
 
 def test_timeouts_wait_for_a_job_to_appear(dsn: str) -> None:
