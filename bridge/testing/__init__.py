@@ -16,6 +16,7 @@ in this process against the real rows and writes the real acks. No node is start
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bridge.testing._drain import DRAIN_KEYS, drain_queue
     from bridge.testing._enqueued import (
         all_enqueued,
         all_enqueued_async,
@@ -25,13 +26,7 @@ if TYPE_CHECKING:
         refute_enqueued_async,
     )
     from bridge.testing._match import ANY
-    from bridge.testing._perform import (
-        DRAIN_KEYS,
-        Performed,
-        build_job,
-        drain_queue,
-        perform_job,
-    )
+    from bridge.testing._perform import Performed, build_job, perform_job
 
 #: loaded on first use, so the pytest plugin (this package's ``pytest_plugin``) costs a
 #: project nothing — no psycopg, no runtime — until a test asks for a helper
@@ -43,10 +38,10 @@ _LAZY = {
     "assert_enqueued_async": "_enqueued",
     "refute_enqueued_async": "_enqueued",
     "ANY": "_match",
-    "DRAIN_KEYS": "_perform",
+    "DRAIN_KEYS": "_drain",
     "Performed": "_perform",
     "build_job": "_perform",
-    "drain_queue": "_perform",
+    "drain_queue": "_drain",
     "perform_job": "_perform",
 }
 
