@@ -17,14 +17,14 @@ import os
 import random
 import signal
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, DecodeError
 from bridge.names import JobState
 from bridge.ops import Op
 from bridge.pg.listen import Listener
@@ -33,6 +33,7 @@ from bridge.runtime.acker import Acker
 from bridge.runtime.clock import utc_now
 from bridge.runtime.events import Events, Hook
 from bridge.runtime.executor import Executor
+from bridge.runtime.gossip import GOSSIP_INTERVAL, Gossip
 from bridge.runtime.notifier import LISTENED, Notifier
 from bridge.runtime.plugins import (
     PRUNE_INTERVAL,
@@ -46,9 +47,11 @@ from bridge.runtime.plugins import (
 )
 from bridge.runtime.processes import ProcessPool
 from bridge.runtime.producer import POLL_INTERVAL, Producer
+from bridge.runtime.sonar import Sonar
 from bridge.runtime.worker import REGISTRY, Worker
 from bridge.wire.outcome import Ack, SnoozeStyle, error_element
 from bridge.wire.producer_id import MAX_OBJID, producer_uuid
+from bridge.wire.signals import Signal, decode_signal
 
 log = logging.getLogger("bridge.node")
 
@@ -95,6 +98,8 @@ class Node:
         processes: int | None = None,
         hooks: Sequence[Hook] = (),
         log_format: str = "text",
+        sonar: bool = True,
+        gossip_interval: float | None = GOSSIP_INTERVAL,
     ):
         self.name = node or default_node_name()
         if not self.name or any(ch.isspace() for ch in self.name):
@@ -124,12 +129,10 @@ class Node:
         if self.source.dsn is None:
             raise ConfigError("the node needs a DSN for its LISTEN connection")
         chosen = list(workers) if workers is not None else REGISTRY.all()
+        self._chosen = chosen
         self.queues = dict(queues)
-        self.workers = {q: {w.name: w for w in chosen if w.queue == q} for q in self.queues}
-        self._extra = {w.name: w for w in chosen}
-        for queue, found in self.workers.items():
-            if not found:
-                log.warning("queue %r has no registered worker: nothing will be fetched", queue)
+        self.workers = {q: self._workers_for(q) for q in self.queues}
+        self.instance = instance
         self.ident = f"{instance}.{self.name}"  # mirrors lib/oban/config.ex to_ident/1
         self.grace_period = grace_period
         self.events = Events(hooks, json_format=log_format == "json")
@@ -149,45 +152,56 @@ class Node:
         self.durable_claims = durable_claims
         self.rescue_interval = rescue_interval
         self._prune = (prune_max_age, prune_limit)
+        self.sonar = Sonar(self.source, self.name)
+        self.gossip = Gossip(self.source, instance, self._gossiped, gossip_interval or 0.0)
+        self._opts.update(sonar=sonar, gossip=gossip_interval is not None)
         self.notifier = Notifier(
             self.ident,
-            {"insert": self._on_insert, "signal": self._on_signal, "leader": self._on_leader},
+            {
+                "insert": self._on_insert,
+                "signal": self._on_signal,
+                "leader": self._on_leader,
+                "sonar": self.sonar.heard,
+            },
         )
         self.listener = Listener(
             self.source.dsn, self.source.prefix, LISTENED, self.notifier.deliver, self._on_status
         )
         self.producers: dict[str, Producer] = {}
+        self._draining: set[Producer] = set()  # stopped by a signal, their jobs still running
+        self._rng = random.SystemRandom()
+        self._stopping = False
         self._tasks: list[asyncio.Task[Any]] = []
         self._peer_task: asyncio.Task[None] | None = None
+        self._signal_tasks: set[asyncio.Task[None]] = set()
 
     # -- notifications ----------------------------------------------------------------------
 
     def _on_insert(self, message: dict[str, Any]) -> None:
-        producer = self.producers.get(message["queue"])
+        queue = message.get("queue")
+        if not isinstance(queue, str):
+            raise DecodeError(f"insert queue must be a string, got {queue!r:.60}")
+        producer = self.producers.get(queue)
         if producer is not None:
             producer.notify()
 
     def _on_signal(self, message: dict[str, Any]) -> None:
-        action = message.get("action")
-        if action == "pkill":
-            job_id = message["job_id"]
-            run = self.executor.running.get(job_id) if isinstance(job_id, int) else None
+        """Obey a signal in scope (the notifier checked ``ident``); a bad one raises
+        ``DecodeError``, which the notifier logs and counts."""
+        signal = decode_signal(message)
+        if signal.action == "pkill":
+            # mirrors lib/oban/queue/producer.ex pkill: the running job with that id, if ours
+            run = self.executor.running.get(signal.job_id)  # type: ignore[arg-type]
             if run is not None and self.executor.kill(run):
-                log.info("job %d killed by a pkill signal", job_id)
-            return
-        queue = message.get("queue")
-        targets: list[Producer | None] = (
-            list(self.producers.values())
-            if queue == "*"
-            else [self.producers.get(queue) if isinstance(queue, str) else None]
-        )
-        for producer in filter(None, targets):
-            # mirrors lib/oban/queue/producer.ex handle_info {:notification, :signal, …}
-            if action in ("pause", "resume"):
-                producer.paused = action == "pause"
-            elif action == "scale" and isinstance(message.get("limit"), int):
-                producer.limit = max(1, message["limit"])
-            producer.notify()
+                log.info("job %d killed by a pkill signal", signal.job_id)
+        elif signal.action == "start":
+            self._start_queue(signal)
+        elif signal.action == "stop":
+            self._stop_queue(signal)
+        else:
+            for producer in self.producers.values():
+                if signal.targets(producer.queue):
+                    _apply(signal, producer)
 
     def _on_leader(self, message: dict[str, Any]) -> None:
         down = message.get("down")
@@ -207,27 +221,10 @@ class Node:
         await self.source.run(_noop())  # the schema check, before anything is claimed
         self.acker.start()
         self._tasks.append(asyncio.create_task(self.listener.run(), name="bridge-listener"))
-        rng = random.SystemRandom()
         for queue, limit in self.queues.items():
-            objid = rng.randint(1, MAX_OBJID)
-            uuid = producer_uuid(objid, rng.getrandbits(62))
-            self.listener.want_lock(objid)
-            producer = Producer(
-                self.source,
-                self.executor,
-                queue=queue,
-                limit=limit,
-                workers=self.workers[queue],
-                attempted_by=[self.name, uuid],
-                lock_held=lambda objid=objid: self.listener.holds(objid),  # type: ignore[misc]
-                listening=self.listener.up.is_set,
-                poll_interval=self._opts["poll"],
-                durable=self.durable_claims,
-            )
-            self.producers[queue] = producer
-        for producer in self.producers.values():
-            await self.listener.wait_for_lock(int(producer.uuid[:8], 16), timeout=10)
-            producer.start()
+            self.producers[queue] = self._producer(queue, limit)
+        for producer in list(self.producers.values()):
+            await self._launch(producer)
         self._peer_task = asyncio.create_task(self.peer.loop(), name="bridge-peer")
         self._tasks.append(self._peer_task)
         if self._opts["stage"]:
@@ -246,12 +243,98 @@ class Node:
             self._tasks.append(
                 asyncio.create_task(every("prune", lambda: PRUNE_INTERVAL, pruner.step))
             )
+        if self._opts["sonar"]:
+            self._tasks.append(asyncio.create_task(self.sonar.loop(), name="bridge-sonar"))
+        if self._opts["gossip"]:
+            self._tasks.append(
+                asyncio.create_task(every("gossip", lambda: self.gossip.interval, self.gossip.step))
+            )
         log.info("node %s serving %s (ident %s)", self.name, self.queues, self.ident)
+
+    # -- queues started and stopped by signals ------------------------------------------------
+
+    def _workers_for(self, queue: str) -> dict[str, Worker]:
+        found = {w.name: w for w in self._chosen if w.queue == queue}
+        if not found:
+            log.warning("queue %r has no registered worker: nothing will be fetched", queue)
+        return found
+
+    def _producer(self, queue: str, limit: int) -> Producer:
+        """A producer for ``queue`` with a fresh uuid; its liveness lock is requested."""
+        if queue not in self.workers:
+            self.workers[queue] = self._workers_for(queue)
+        objid = self._rng.randint(1, MAX_OBJID)
+        uuid = producer_uuid(objid, self._rng.getrandbits(62))
+        self.listener.want_lock(objid)
+        return Producer(
+            self.source,
+            self.executor,
+            queue=queue,
+            limit=limit,
+            workers=self.workers[queue],
+            attempted_by=[self.name, uuid],
+            lock_held=lambda: self.listener.holds(objid),
+            listening=self.listener.up.is_set,
+            poll_interval=self._opts["poll"],
+            durable=self.durable_claims,
+        )
+
+    async def _launch(self, producer: Producer) -> None:
+        await self.listener.wait_for_lock(_objid(producer), timeout=10)
+        if self.producers.get(producer.queue) is producer and not self._stopping:
+            producer.start()
+
+    def _start_queue(self, signal: Signal) -> None:
+        # mirrors lib/oban/midwife.ex start_queue/2: a queue already running is left as it is
+        queue, limit = signal.queue, signal.limit
+        assert queue is not None and limit is not None  # decode_signal requires both
+        if queue in self.producers or self._stopping:
+            log.info("start signal for queue %r ignored: already running here", queue)
+            return
+        producer = self._producer(queue, limit)
+        producer.paused = bool(signal.paused)
+        self.producers[queue] = producer
+        self.queues[queue] = limit
+        self._spawn(self._launch(producer), f"bridge-start-{queue}")
+        log.info("queue %r started by a signal (limit %d)", queue, limit)
+
+    def _stop_queue(self, signal: Signal) -> None:
+        # mirrors lib/oban/midwife.ex stop_queue/2: only a queue running here; running jobs
+        # finish (Elixir's Watchman drains them), then the liveness lock is let go
+        producer = self.producers.pop(signal.queue or "", None)
+        if producer is None:
+            return
+        self.queues.pop(producer.queue, None)
+        producer.paused = True  # mirrors lib/oban/engines/basic.ex shutdown/2: paused at once
+        self._draining.add(producer)
+        self._spawn(self._drain(producer), f"bridge-stop-{producer.queue}")
+        log.info("queue %r stopped by a signal", producer.queue)
+
+    async def _drain(self, producer: Producer) -> None:
+        await producer.stop()
+        while producer.running:
+            await asyncio.sleep(0.05)
+        self.listener.drop_lock(_objid(producer))
+        self._draining.discard(producer)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._signal_tasks.add(task)
+        task.add_done_callback(self._signal_done)
+
+    def _signal_done(self, task: asyncio.Task[None]) -> None:
+        self._signal_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+    def _gossiped(self) -> list[Producer]:
+        return [*self.producers.values(), *self._draining]
 
     async def stop(self, grace_period: float | None = None) -> None:
         """Stop fetching, wait for running jobs, hand back the rest, flush acks, resign."""
         grace = self.grace_period if grace_period is None else grace_period
-        for producer in self.producers.values():
+        self._stopping = True
+        for producer in self._gossiped():
             await producer.stop()
         log.debug("node %s: producers stopped", self.name)
         loop = asyncio.get_running_loop()
@@ -272,10 +355,11 @@ class Node:
             await self.peer.resign()
         except Exception as exc:
             log.warning("could not resign leadership: %s", exc)
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._signal_tasks]
+        for task in tasks:
             task.cancel()
         self.listener.stop()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
         log.debug("node %s: background tasks ended", self.name)
         self.executor.shutdown()
@@ -317,6 +401,22 @@ class Node:
             log.info("node %s: shutdown signal received", self.name)
         finally:
             await self.stop()
+
+
+def _apply(signal: Signal, producer: Producer) -> None:
+    # mirrors lib/oban/queue/producer.ex handle_info {:notification, :signal, …}: pause and
+    # resume set paused; scale puts limit (and paused) in the meta; then a dispatch
+    if signal.action in ("pause", "resume"):
+        producer.paused = signal.action == "pause"
+    if signal.limit is not None:
+        producer.limit = signal.limit
+    if signal.paused is not None:
+        producer.paused = signal.paused
+    producer.notify()
+
+
+def _objid(producer: Producer) -> int:
+    return int(producer.uuid[:8], 16)  # the uuid's first group names its lock (producer_id)
 
 
 def _noop() -> Op[None]:

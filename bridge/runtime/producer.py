@@ -13,6 +13,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from bridge.errors import BridgeError, DecodeError
@@ -22,6 +23,7 @@ from bridge.pg.source import AsyncSource
 from bridge.runtime.clock import utc_now, wait_event
 from bridge.runtime.executor import Executor, Run
 from bridge.runtime.worker import Worker
+from bridge.wire.gossip import ProducerCheck
 from bridge.wire.job import COLUMNS, Job, decode_fetched
 from bridge.wire.outcome import Raised, decide, exception_name
 
@@ -84,6 +86,8 @@ class Producer:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self.started_at = utc_now()
+        self.shutdown_started_at: datetime | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"bridge-producer-{self.queue}")
@@ -216,12 +220,32 @@ class Producer:
         """Stop fetching; rows already claimed start, and running jobs go on (the node
         waits for them)."""
         self._stopping = True
+        self.shutdown_started_at = self.shutdown_started_at or utc_now()
         if self._cooldown is not None:
             self._cooldown.cancel()
         await asyncio.gather(*self._fetches, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+    def check(self, name: str, now: datetime) -> ProducerCheck:
+        """What this producer reports on gossip (Elixir's ``Producer.check/1``)."""
+        # mirrors lib/oban/queue/producer.ex handle_call(:check, …) and
+        # lib/oban/engines/basic.ex check_meta/3 and shutdown/2 (a stopping queue is paused)
+        return ProducerCheck(
+            node=self.attempted_by[0],
+            name=name,
+            queue=self.queue,
+            limit=self.limit,
+            paused=self.paused or self._stopping,
+            uuid=self.uuid,
+            started_at=self.started_at,
+            updated_at=now,
+            refresh_interval=int(self._poll * 1000),
+            running=tuple(self.running),
+            shutdown_started_at=self.shutdown_started_at,
+            workers=tuple(self._names),
+        )
 
 
 def _check_shape(job: Job) -> None:
