@@ -44,8 +44,10 @@ def test_replace_per_state_on_a_unique_conflict(dsn: str) -> None:
 
 
 def test_unique_alone_is_oban_unique_true(dsn: str) -> None:
-    ids = {cli("W", "--args", '{"a": 1}', "--unique", dsn=dsn).stdout for _ in range(2)}
-    assert len(ids) == 1
+    runs = [cli("W", "--args", '{"a": 1}', "--unique", dsn=dsn) for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout and int(runs[0].stdout) > 0
+    assert "unique conflict" in runs[1].stderr
 
 
 @pytest.mark.parametrize(
