@@ -14,10 +14,9 @@ import contextlib
 import json
 import logging
 import os
-import random
 import signal
 import socket
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -34,6 +33,7 @@ from bridge.runtime.clock import utc_now
 from bridge.runtime.events import Events, Hook
 from bridge.runtime.executor import Executor
 from bridge.runtime.gossip import GOSSIP_INTERVAL, Gossip
+from bridge.runtime.midwife import Midwife
 from bridge.runtime.notifier import LISTENED, Notifier
 from bridge.runtime.plugins import (
     PRUNE_INTERVAL,
@@ -50,7 +50,6 @@ from bridge.runtime.producer import POLL_INTERVAL, Producer
 from bridge.runtime.sonar import Sonar
 from bridge.runtime.worker import REGISTRY, Worker
 from bridge.wire.outcome import Ack, SnoozeStyle, error_element
-from bridge.wire.producer_id import MAX_OBJID, producer_uuid
 from bridge.wire.signals import Signal, decode_signal
 
 log = logging.getLogger("bridge.node")
@@ -129,15 +128,12 @@ class Node:
         if self.source.dsn is None:
             raise ConfigError("the node needs a DSN for its LISTEN connection")
         chosen = list(workers) if workers is not None else REGISTRY.all()
-        self._chosen = chosen
-        self.queues = dict(queues)
-        self.workers = {q: self._workers_for(q) for q in self.queues}
         self.instance = instance
         self.ident = f"{instance}.{self.name}"  # mirrors lib/oban/config.ex to_ident/1
         self.grace_period = grace_period
         self.events = Events(hooks, json_format=log_format == "json")
         self.acker = Acker(self.source)
-        total = sum(self.queues.values())
+        total = sum(queues.values())
         pool = ProcessPool(processes or os.cpu_count() or 2) if _uses(chosen, "process") else None
         self.executor = Executor(
             self.acker,
@@ -153,7 +149,7 @@ class Node:
         self.rescue_interval = rescue_interval
         self._prune = (prune_max_age, prune_limit)
         self.sonar = Sonar(self.source, self.name)
-        self.gossip = Gossip(self.source, instance, self._gossiped, gossip_interval or 0.0)
+        self.gossip = Gossip(self.source, instance, self._all, gossip_interval or 0.0)
         self._opts.update(sonar=sonar, gossip=gossip_interval is not None)
         self.notifier = Notifier(
             self.ident,
@@ -167,13 +163,19 @@ class Node:
         self.listener = Listener(
             self.source.dsn, self.source.prefix, LISTENED, self.notifier.deliver, self._on_status
         )
-        self.producers: dict[str, Producer] = {}
-        self._draining: set[Producer] = set()  # stopped by a signal, their jobs still running
-        self._rng = random.SystemRandom()
-        self._stopping = False
+        self.midwife = Midwife(
+            self.source,
+            self.executor,
+            self.listener,
+            node=self.name,
+            queues=queues,
+            workers=chosen,
+            options={"poll_interval": poll_interval, "durable": durable_claims},
+        )
+        self.queues = self.midwife.queues  # queue → limit, as started and stopped
+        self.producers = self.midwife.producers
         self._tasks: list[asyncio.Task[Any]] = []
         self._peer_task: asyncio.Task[None] | None = None
-        self._signal_tasks: set[asyncio.Task[None]] = set()
 
     # -- notifications ----------------------------------------------------------------------
 
@@ -195,9 +197,9 @@ class Node:
             if run is not None and self.executor.kill(run):
                 log.info("job %d killed by a pkill signal", signal.job_id)
         elif signal.action == "start":
-            self._start_queue(signal)
+            self.midwife.start_queue(signal)
         elif signal.action == "stop":
-            self._stop_queue(signal)
+            self.midwife.stop_queue(signal)
         else:
             for producer in self.producers.values():
                 if signal.targets(producer.queue):
@@ -221,10 +223,7 @@ class Node:
         await self.source.run(_noop())  # the schema check, before anything is claimed
         self.acker.start()
         self._tasks.append(asyncio.create_task(self.listener.run(), name="bridge-listener"))
-        for queue, limit in self.queues.items():
-            self.producers[queue] = self._producer(queue, limit)
-        for producer in list(self.producers.values()):
-            await self._launch(producer)
+        await self.midwife.start()
         self._peer_task = asyncio.create_task(self.peer.loop(), name="bridge-peer")
         self._tasks.append(self._peer_task)
         if self._opts["stage"]:
@@ -251,91 +250,13 @@ class Node:
             )
         log.info("node %s serving %s (ident %s)", self.name, self.queues, self.ident)
 
-    # -- queues started and stopped by signals ------------------------------------------------
-
-    def _workers_for(self, queue: str) -> dict[str, Worker]:
-        found = {w.name: w for w in self._chosen if w.queue == queue}
-        if not found:
-            log.warning("queue %r has no registered worker: nothing will be fetched", queue)
-        return found
-
-    def _producer(self, queue: str, limit: int) -> Producer:
-        """A producer for ``queue`` with a fresh uuid; its liveness lock is requested."""
-        if queue not in self.workers:
-            self.workers[queue] = self._workers_for(queue)
-        objid = self._rng.randint(1, MAX_OBJID)
-        uuid = producer_uuid(objid, self._rng.getrandbits(62))
-        self.listener.want_lock(objid)
-        return Producer(
-            self.source,
-            self.executor,
-            queue=queue,
-            limit=limit,
-            workers=self.workers[queue],
-            attempted_by=[self.name, uuid],
-            lock_held=lambda: self.listener.holds(objid),
-            listening=self.listener.up.is_set,
-            poll_interval=self._opts["poll"],
-            durable=self.durable_claims,
-        )
-
-    async def _launch(self, producer: Producer) -> None:
-        await self.listener.wait_for_lock(_objid(producer), timeout=10)
-        if self.producers.get(producer.queue) is producer and not self._stopping:
-            producer.start()
-
-    def _start_queue(self, signal: Signal) -> None:
-        # mirrors lib/oban/midwife.ex start_queue/2: a queue already running is left as it is
-        queue, limit = signal.queue, signal.limit
-        assert queue is not None and limit is not None  # decode_signal requires both
-        if queue in self.producers or self._stopping:
-            log.info("start signal for queue %r ignored: already running here", queue)
-            return
-        producer = self._producer(queue, limit)
-        producer.paused = bool(signal.paused)
-        self.producers[queue] = producer
-        self.queues[queue] = limit
-        self._spawn(self._launch(producer), f"bridge-start-{queue}")
-        log.info("queue %r started by a signal (limit %d)", queue, limit)
-
-    def _stop_queue(self, signal: Signal) -> None:
-        # mirrors lib/oban/midwife.ex stop_queue/2: only a queue running here; running jobs
-        # finish (Elixir's Watchman drains them), then the liveness lock is let go
-        producer = self.producers.pop(signal.queue or "", None)
-        if producer is None:
-            return
-        self.queues.pop(producer.queue, None)
-        producer.paused = True  # mirrors lib/oban/engines/basic.ex shutdown/2: paused at once
-        self._draining.add(producer)
-        self._spawn(self._drain(producer), f"bridge-stop-{producer.queue}")
-        log.info("queue %r stopped by a signal", producer.queue)
-
-    async def _drain(self, producer: Producer) -> None:
-        await producer.stop()
-        while producer.running:
-            await asyncio.sleep(0.05)
-        self.listener.drop_lock(_objid(producer))
-        self._draining.discard(producer)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(coro, name=name)
-        self._signal_tasks.add(task)
-        task.add_done_callback(self._signal_done)
-
-    def _signal_done(self, task: asyncio.Task[None]) -> None:
-        self._signal_tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s failed", task.get_name(), exc_info=task.exception())
-
-    def _gossiped(self) -> list[Producer]:
-        return [*self.producers.values(), *self._draining]
+    def _all(self) -> list[Producer]:
+        return self.midwife.all()
 
     async def stop(self, grace_period: float | None = None) -> None:
         """Stop fetching, wait for running jobs, hand back the rest, flush acks, resign."""
         grace = self.grace_period if grace_period is None else grace_period
-        self._stopping = True
-        for producer in self._gossiped():
-            await producer.stop()
+        await self.midwife.stop()
         log.debug("node %s: producers stopped", self.name)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
@@ -355,11 +276,11 @@ class Node:
             await self.peer.resign()
         except Exception as exc:
             log.warning("could not resign leadership: %s", exc)
-        tasks = [*self._tasks, *self._signal_tasks]
-        for task in tasks:
+        await self.midwife.close()
+        for task in self._tasks:
             task.cancel()
         self.listener.stop()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         log.debug("node %s: background tasks ended", self.name)
         self.executor.shutdown()
@@ -413,10 +334,6 @@ def _apply(signal: Signal, producer: Producer) -> None:
     if signal.paused is not None:
         producer.paused = signal.paused
     producer.notify()
-
-
-def _objid(producer: Producer) -> int:
-    return int(producer.uuid[:8], 16)  # the uuid's first group names its lock (producer_id)
 
 
 def _noop() -> Op[None]:

@@ -200,7 +200,7 @@ def test_start_queue_paused_and_stop_queue_lets_running_jobs_finish(dsn: str) ->
             objid = int(producer.uuid[:8], 16)
             assert await _lock_held(conn, objid)  # kept while its job runs: never rescued
             assert (await wait_state(conn, long, timeout=5))["state"] == "completed"
-            await wait_until(lambda: not node._draining, 5, "the drain")
+            await wait_until(lambda: not node.midwife.draining, 5, "the drain")
             await wait_until(lambda: _lock_free(conn, objid), 5, "the lock to be let go")
             after = await enqueue(client, BETA)
             assert await stays_available(conn, after, 0.5)
