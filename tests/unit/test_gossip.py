@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.errors import DecodeError
+from bridge.wire.cluster import Heard
 from bridge.wire.gossip import (
     ProducerCheck,
     decode_sonar,
@@ -234,3 +235,19 @@ def test_every_check_arrives_once_under_the_cap(many: list[ProducerCheck]) -> No
     sent = [c for p in encoded.payloads for c in checks_of(p)]
     assert [c["queue"] for c in sent] == [c.queue for c in many]
     assert encoded.dropped == [] and encoded.trimmed == []
+
+
+# --- the contract with status and doctor ----------------------------------------------------------
+
+
+def test_status_and_doctor_read_our_checks_as_python_with_their_workers() -> None:
+    heard = Heard()
+    for payload in encode_gossip([check("alpha"), check("beta", paused=True)]).payloads:
+        heard.hear("gossip", payload, at=1.0)
+    alpha, beta_check = heard.live_checks()
+    assert heard.rejected == 0
+    assert (alpha.queue, alpha.limit, alpha.paused, alpha.running) == ("alpha", 10, False, 2)
+    assert alpha.workers == ("MyApp.A", "MyApp.B") and alpha.language == "python"
+    assert beta_check.paused
+    heard.hear("sonar", encode_sonar("py-1"), at=2.0)
+    assert heard.nodes["py-1"].channels == {"gossip", "sonar"}
