@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from bridge.errors import DecodeError, ValidationError
 from bridge.names import JobState
+from bridge.wire import _unicode
 from bridge.wire.unique import (
     Replace,
     ReplaceOption,
@@ -128,7 +129,8 @@ def normalize_tags(tags: Iterable[Any]) -> list[str]:
             if isinstance(tag, bool) or not isinstance(tag, (str, int, float)):
                 raise ValidationError("tags", f"expected strings, got {tag!r}")
             tag = str(tag)
-        text = tag.strip().lower()
+        # String.trim/1 then String.downcase/1 exactly (not str.strip/str.lower: _unicode)
+        text = _unicode.downcase(_unicode.trim(tag))
         if text and text not in out:
             out.append(text)
     return out
