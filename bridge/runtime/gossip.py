@@ -8,12 +8,14 @@ the checks pass PostgreSQL's 8000-byte cap; see ``bridge.wire.gossip.encode_goss
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
+from bridge.errors import BridgeError
 from bridge.ops.jobs import notify_op
 from bridge.pg.source import AsyncSource
-from bridge.runtime.clock import utc_now
+from bridge.runtime.clock import utc_now, wait_event
 from bridge.runtime.producer import Producer
 from bridge.wire.gossip import encode_gossip
 
@@ -25,6 +27,10 @@ log = logging.getLogger("bridge.gossip")
 # runtime's idle budget of < 1 statement/s per node (benchmarks/bench_idle.py); running
 # counts in Oban Web lag by up to 5 s.
 GOSSIP_INTERVAL = 5.0
+# a signal that changed a queue (pause, scale, start, stop) is gossiped at once, so Oban Web's
+# pause button shows its effect without waiting up to 5 s; at most one such early check-in per
+# EARLY_SPACING, however many signals arrive
+EARLY_SPACING = 0.5
 
 
 class Gossip:
@@ -42,6 +48,7 @@ class Gossip:
         self.interval = interval
         self.sent = 0
         self._producers = producers
+        self._kick = asyncio.Event()
 
     def payloads(self) -> list[str]:
         now = utc_now()
@@ -58,3 +65,22 @@ class Gossip:
             op = notify_op(self.source.prefix, "gossip", payloads)
             await self.source.run(op, atomic=False)  # one statement, no BEGIN/COMMIT
             self.sent += len(payloads)
+
+    def kick(self) -> None:
+        """Check in soon: a queue's state changed."""
+        self._kick.set()
+
+    async def loop(self) -> None:
+        """Check in every ``interval``, and soon after a kick; failures are logged, not fatal."""
+        while True:
+            self._kick.clear()  # a kick from here on is for the next check-in
+            try:
+                await self.step()
+            except asyncio.CancelledError:
+                raise
+            except (BridgeError, OSError) as exc:
+                log.warning("gossip failed: %s", exc)
+            except Exception:
+                log.exception("gossip failed")
+            await asyncio.sleep(min(EARLY_SPACING, self.interval))
+            await wait_event(self._kick, self.interval - min(EARLY_SPACING, self.interval))

@@ -204,6 +204,8 @@ class Node:
             for producer in self.producers.values():
                 if signal.targets(producer.queue):
                     _apply(signal, producer)
+        if signal.action != "pkill":
+            self.gossip.kick()  # Oban Web shows the change now, not at the next check-in
 
     def _on_leader(self, message: dict[str, Any]) -> None:
         down = message.get("down")
@@ -245,9 +247,7 @@ class Node:
         if self._opts["sonar"]:
             self._tasks.append(asyncio.create_task(self.sonar.loop(), name="bridge-sonar"))
         if self._opts["gossip"]:
-            self._tasks.append(
-                asyncio.create_task(every("gossip", lambda: self.gossip.interval, self.gossip.step))
-            )
+            self._tasks.append(asyncio.create_task(self.gossip.loop(), name="bridge-gossip"))
         log.info("node %s serving %s (ident %s)", self.name, self.queues, self.ident)
 
     def _all(self) -> list[Producer]:

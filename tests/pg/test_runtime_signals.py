@@ -395,6 +395,20 @@ def test_gossip_checks_in_every_queue_in_oban_mets_shape(dsn: str) -> None:
     run(body())
 
 
+def test_a_pause_is_gossiped_at_once_not_at_the_next_check_in(dsn: str) -> None:
+    async def body() -> float:
+        ear = await listen(dsn, "gossip")
+        async with ear, serving(dsn, WORKERS) as node:  # the default 5 s interval
+            assert not (await next_payload(ear, 5))["checks"][0]["paused"]  # the first check-in
+            sent = asyncio.get_running_loop().time()
+            await notify(ear, {"action": "pause", "ident": "any", "queue": QUEUE})
+            (check,) = (await next_payload(ear, 3))["checks"]
+            assert check["paused"] and node.producers[QUEUE].paused
+            return asyncio.get_running_loop().time() - sent
+
+    assert run(body()) < 2.0
+
+
 def test_a_node_without_sonar_or_gossip_sends_neither(dsn: str) -> None:
     async def body() -> None:
         ear = await listen(dsn, "sonar")
