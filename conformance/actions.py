@@ -37,6 +37,10 @@ class Failed(Exception):
     """A check failed; the message is the readable diff."""
 
 
+class Skipped(Exception):
+    """The scenario cannot run here (e.g. the harness lacks oban_met); the message says why."""
+
+
 class Env:
     """What actions see: the scenario's database and its notification log."""
 
@@ -47,9 +51,11 @@ class Env:
         self.notifications: list[dict[str, Any]] = []
         self.nodes: dict[str, PythonNode] = {}
 
-    def client(self, prefix: str = "public", schema_version: int | None = None) -> Client:
+    def client(
+        self, prefix: str = "public", schema_version: int | None = None, compress: bool = False
+    ) -> Client:
         version = schema_version or self.schema_version
-        return Client(self.conn, prefix=prefix, schema_version=version)
+        return Client(self.conn, prefix=prefix, schema_version=version, compress_signals=compress)
 
     def close(self) -> None:
         for name, node in self.nodes.items():
@@ -275,16 +281,21 @@ def _poll(timeout_ms: int, probe: Callable[[], tuple[bool, Any]]) -> tuple[bool,
 
 
 def bridge_wait_job(env: Env, args: dict[str, Any]) -> Any:
-    """The job's row once its state is in ``states`` (polled; like the harness's wait_job)."""
+    """The job's row once its state is in ``states`` (polled; like the harness's wait_job) and
+    it has at least ``min_errors`` errors (default 0)."""
     states = args.get("states", ["completed"])
+
+    min_errors = args.get("min_errors", 0)
 
     def probe() -> tuple[bool, Any]:
         row = db_row(env, args)
-        return row is not None and row["state"] in states, row
+        done = row is not None and row["state"] in states and len(row["errors"]) >= min_errors
+        return done, row
 
     done, row = _poll(args.get("timeout_ms", 5000), probe)
     if not done:
-        raise Failed(f"timeout (last state: {row['state'] if row else 'missing'})")
+        last = f"{row['state']}, {len(row['errors'])} error(s)" if row else "missing"
+        raise Failed(f"timeout (last state: {last})")
     return row
 
 
@@ -372,6 +383,124 @@ def db_peers(env: Env, args: dict[str, Any]) -> Any:
     if not done:
         raise Failed(f"timeout: no {args['wait_for']!r} row in oban_peers (have {rows})")
     return {n: node for n, node in rows.items() if names is None or n in names}
+
+
+# -- signals (issue 8) --------------------------------------------------------------------------
+
+_SIGNAL_ARGS = {"queue", "limit", "paused", "node", "instance", "compress", "prefix"}
+
+
+def _signal_action(name: str) -> Action:
+    """``bridge.<name>``: ``Client.<name>`` as a user calls it (``compress``: a client made
+    with ``compress_signals=True``); returns ``"ok"`` as the harness's own commands do."""
+
+    def action(env: Env, args: dict[str, Any]) -> Any:
+        unknown = set(args) - _SIGNAL_ARGS
+        if unknown:
+            raise ScenarioError(f"bridge.{name}: unknown argument(s) {sorted(unknown)}")
+        client = env.client(args.get("prefix", "public"), compress=args.get("compress", False))
+        scope = {k: args[k] for k in ("node", "instance") if k in args}
+        if name in ("pause_all_queues", "resume_all_queues"):
+            getattr(client, name)(**scope)
+        elif name == "scale_queue":
+            client.scale_queue(args["queue"], args["limit"], **scope)
+        elif name == "start_queue":
+            client.start_queue(
+                args["queue"], args["limit"], paused=args.get("paused", False), **scope
+            )
+        else:
+            getattr(client, name)(args["queue"], **scope)
+        return "ok"
+
+    action.__name__ = f"bridge_{name}"
+    return action
+
+
+def _node(env: Env, args: dict[str, Any]) -> PythonNode:
+    name = args.get("node", "py-1")
+    node = env.nodes.get(name)
+    if node is None:
+        raise Failed(f"no Python node named {name!r} is running")
+    return node
+
+
+def bridge_check_queue(env: Env, args: dict[str, Any]) -> Any:
+    """A Python node's producer for ``queue`` as ``{"paused", "limit", "running"}`` (``None``
+    when the node runs no such queue), like the harness's ``check_queue``; with ``until``
+    (a map of those keys, or ``null`` for "not running") polled until it matches."""
+    node = _node(env, args)
+    queue = args["queue"]
+    if "until" not in args:
+        return node.check(queue)
+    want = args["until"]
+
+    def probe() -> tuple[bool, Any]:
+        check = node.check(queue)
+        if want is None or check is None:
+            return want is None and check is None, check
+        return all(check.get(k) == v for k, v in want.items()), check
+
+    done, check = _poll(args.get("timeout_ms", 5000), probe)
+    if not done:
+        raise Failed(f"timeout: queue {queue!r} on {node.name} is {check}, wanted {want}")
+    return check
+
+
+def bridge_sonar_status(env: Env, args: dict[str, Any]) -> Any:
+    """A Python node's sonar (status and nodes heard), once ``wait_for`` is among the nodes."""
+    node = _node(env, args)
+    wait_for = args.get("wait_for")
+
+    def probe() -> tuple[bool, Any]:
+        seen = node.sonar()
+        return wait_for is None or wait_for in seen["nodes"], seen
+
+    done, seen = _poll(args.get("wait_ms", 0), probe)
+    if not done:
+        raise Failed(f"timeout: {node.name}'s sonar has not heard {wait_for!r}: {seen}")
+    return seen
+
+
+def _contains(have: Any, want: Any) -> bool:
+    """``want`` is in ``have``: maps by subset, lists by each wanted item matching one."""
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(
+            k in have and _contains(have[k], v) for k, v in want.items()
+        )
+    if isinstance(want, list):
+        return isinstance(have, list) and all(any(_contains(h, w) for h in have) for w in want)
+    return bool(have == want)
+
+
+def notifications_wait(env: Env, args: dict[str, Any]) -> Any:
+    """The first NOTIFY on ``channel`` whose decoded payload contains ``where``, heard on a
+    LISTEN session of this step's own (for periodic messages: sonar pings, gossip).
+
+    Returns ``{"channel", "decoded"}`` and, with ``raw``, the ``payload`` text.
+    """
+    channel = notify.channel_name(args.get("prefix", "public"), args["channel"])
+    where = args.get("where", {})
+    deadline = time.monotonic() + args.get("timeout_ms", 8000) / 1000
+    seen = 0
+    with psycopg.connect(env.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        while (left := deadline - time.monotonic()) > 0:
+            for note in conn.notifies(timeout=left, stop_after=1):
+                seen += 1
+                decoded = notify.decode_payload(note.payload)
+                if _contains(decoded, where):
+                    found = {"channel": note.channel, "decoded": decoded}
+                    if args.get("raw"):
+                        found["payload"] = note.payload
+                    return found
+    raise Failed(f"timeout: none of the {seen} NOTIFY(s) on {channel} contains {where}")
+
+
+def skip_unless(env: Env, args: dict[str, Any]) -> Any:
+    """Skip the rest of the scenario, saying ``reason``, unless ``that`` is truthy."""
+    if not args.get("that"):
+        raise Skipped(args["reason"])
+    return True
 
 
 # -- comparing a Python-run row with an Elixir-run row ------------------------------------------
@@ -549,4 +678,34 @@ ACTIONS: dict[str, Action] = {
     "notifications.take": notifications_take,
     "sleep": sleep,
     "expect": expect,
+    **{
+        f"bridge.{name}": _signal_action(name)
+        for name in (
+            "pause_queue",
+            "resume_queue",
+            "pause_all_queues",
+            "resume_all_queues",
+            "scale_queue",
+            "start_queue",
+            "stop_queue",
+        )
+    },
+    "bridge.check_queue": bridge_check_queue,
+    "bridge.sonar_status": bridge_sonar_status,
+    "notifications.wait": notifications_wait,
+    "skip.unless": skip_unless,
 }
+
+#: steps whose result is not compared with the recording offline: checks, and waits on a
+#: Python node's state (a producer's running jobs at that instant may differ run to run; the
+#: wait's condition and the ``expect`` steps after it are what is checked)
+UNRECORDED = frozenset(
+    {
+        "expect",
+        "notifications.take",
+        "sleep",
+        "skip.unless",
+        "bridge.check_queue",
+        "bridge.sonar_status",
+    }
+)

@@ -74,6 +74,30 @@ class PythonNode:
     def _call(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
+    def check(self, queue: str) -> dict[str, Any] | None:
+        """The queue's producer as ``Oban.check_queue/2`` reports one (``None``: not running
+        here), read on the node's own loop."""
+
+        async def read() -> dict[str, Any] | None:
+            producer = self.node.producers.get(queue)
+            if producer is None:
+                return None
+            return {
+                "paused": producer.paused,
+                "limit": producer.limit,
+                "running": sorted(producer.running),
+            }
+
+        return self._call(read(), 5)
+
+    def sonar(self) -> dict[str, Any]:
+        """What the node's sonar heard: its status and the nodes, as the harness shows Elixir's."""
+
+        async def read() -> dict[str, Any]:
+            return {"status": self.node.sonar.status(), "nodes": sorted(self.node.sonar.nodes())}
+
+        return self._call(read(), 5)
+
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Node.stop (running jobs get the grace period, acks are flushed), then the loop.
 

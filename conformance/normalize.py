@@ -30,6 +30,8 @@ def _walk(value: Any, ignore: frozenset[str]) -> Any:
                 out[key] = TIME
             elif key == "error" and isinstance(item, str):
                 out[key] = item.splitlines()[0] if item else item  # frames are per-machine
+            elif key == "uuid" and isinstance(item, str) and _UUID.match(item):
+                out[key] = UUID  # a producer's (gossip checks)
             elif key == "attempted_by" and isinstance(item, list):
                 out[key] = [UUID if isinstance(i, str) and _UUID.match(i) else i for i in item]
             else:

@@ -9,8 +9,10 @@ a step's result is stored under its ``as`` name for later ``${…}`` references.
 * **offline**: no Elixir. An ``elixir.*`` step first checks that bridge would
   send Elixir the same request as in the recording (else the recording no longer
   applies), then *replays* it: its recorded result, its recorded rows (upserted
-  by id) and its recorded NOTIFYs; ``elixir.migrate`` is replayed by bridge's own
-  migration, whose catalog later ``db.catalog`` steps compare with Elixir's.
+  by id) and its recorded NOTIFYs — those on the signal channel are sent again,
+  so that Python nodes obey Elixir's own bytes; ``elixir.migrate`` is replayed by
+  bridge's own migration, whose catalog later ``db.catalog`` steps compare with
+  Elixir's.
   Every other step runs for real and must produce what it produced when
   recorded — so the Python side is checked against what Elixir did.
 """
@@ -35,7 +37,7 @@ from bridge.ops.jobs import quoted_table
 from bridge.wire import notify
 from bridge.wire.job import COLUMNS
 from conformance import schemas
-from conformance.actions import ACTIONS, Env, Failed, diff
+from conformance.actions import ACTIONS, UNRECORDED, Env, Failed, Skipped, diff
 from conformance.harness import Harness, HarnessError
 from conformance.normalize import normalize
 from conformance.scenario import Scenario, ScenarioError, Step, resolve
@@ -45,6 +47,9 @@ NOTIFY_SETTLE = 0.15  # seconds to let NOTIFYs of a step arrive before moving on
 CHANNELS = tuple(
     c for c in OBAN_CHANNELS if c not in ("sonar", "stager")
 )  # sonar is periodic noise
+#: offline, an ``elixir.*`` step's recorded NOTIFYs on these channels are sent again (Python
+#: nodes act on them); insert NOTIFYs are not (an Elixir insert is replayed as a row only)
+RESENT = ("signal",)
 
 
 @dataclass
@@ -72,7 +77,9 @@ def version_tuple(text: str) -> tuple[int, ...]:
 def skip_reason(scenario: Scenario, oban_version: str) -> str | None:
     need = scenario.requires.get("oban")
     if need and version_tuple(oban_version) < version_tuple(need.lstrip(">=")):
-        return f"needs Oban >= {need.lstrip('>=')}, this is {oban_version}"
+        why = scenario.requires.get("why")
+        reason = f"needs Oban >= {need.lstrip('>=')}, this is {oban_version}"
+        return f"{reason} ({why})" if why else reason
     return None
 
 
@@ -98,10 +105,10 @@ class Database:
 class Listener:
     """A LISTEN session on Oban's channels, like any Oban node's notifier."""
 
-    def __init__(self, dsn: str, prefixes: tuple[str, ...]):
+    def __init__(self, dsn: str, prefixes: tuple[str, ...], channels: tuple[str, ...] = CHANNELS):
         self.conn = psycopg.connect(dsn, autocommit=True)
         for prefix in prefixes:
-            for channel in CHANNELS:
+            for channel in channels:
                 self.conn.execute(
                     sql.SQL("LISTEN {}").format(
                         sql.Identifier(notify.channel_name(prefix, channel))
@@ -146,7 +153,8 @@ class Run:
         self.db = Database(admin_dsn)
         self.env = Env(self.db.dsn, max_schema(oban_version))
         prefixes = tuple(dict.fromkeys(("public", *scenario.listen)))
-        self.listener = Listener(self.db.dsn, prefixes) if scenario.listen else None
+        channels = scenario.channels or CHANNELS
+        self.listener = Listener(self.db.dsn, prefixes, channels) if scenario.listen else None
         self.vars: dict[str, Any] = {
             "oban": {"version": oban_version, "max_schema": max_schema(oban_version)}
         }
@@ -175,7 +183,7 @@ class Run:
             result = action(self.env, args)
             rows = self._rows(result, args)
             notes = self._drain()
-            if self.offline and step.do not in ("expect", "notifications.take", "sleep"):
+            if self.offline and step.do not in UNRECORDED:
                 self._compare_with_recording(step, result, rows, notes)
         _validate(step, rows, notes)
         self.env.notifications.extend(notes)
@@ -210,9 +218,19 @@ class Run:
             )
         if step.do == "elixir.migrate":
             self._replay_migrate(args)
-        self._replay_rows(recorded["rows"], args.get("prefix", "public"))
-        self._drain()  # our replay's own NOTIFY-free; drop anything stray
+        if step.offline != "signals":
+            self._replay_rows(recorded["rows"], args.get("prefix", "public"))
+        self._resend(recorded["notifications"])
+        self._drain()  # our own replay's NOTIFYs, and anything stray: dropped
         return recorded["result"], recorded["rows"], recorded["notifications"]
+
+    def _resend(self, notes: list[dict[str, Any]]) -> None:
+        """Elixir's signals, byte for byte, for the Python nodes of the scenario to obey."""
+        for note in notes:
+            if note["channel"].rsplit(".oban_", 1)[-1] in RESENT:
+                self.env.conn.execute(
+                    "SELECT pg_notify(%s, %s)", (note["channel"], note["payload"])
+                )
 
     def _recording_of(self, step: Step) -> dict[str, Any]:
         recorded: dict[str, Any] | None = self.recorded_steps.get(step.index)
@@ -337,6 +355,8 @@ def run_scenario(
         for step in scenario.steps:
             run.run_step(step)
         status, message = "passed", ""
+    except Skipped as exc:
+        status, message = "skipped", str(exc)
     except Failed as exc:
         status, message = "failed", str(exc)
     except (HarnessError, BridgeError, ScenarioError, psycopg.Error) as exc:
@@ -345,7 +365,7 @@ def run_scenario(
         status, message = "error", "".join(traceback.format_exception(exc)).strip()
     finally:
         run.close()
-    if step is not None and status != "passed":
+    if step is not None and status not in ("passed", "skipped"):
         message = f"step {step.index} ({step.do}): {message}"
     return Outcome(
         scenario.id,
@@ -353,7 +373,7 @@ def run_scenario(
         status,
         time.monotonic() - started,
         message,
-        step.index if step and status != "passed" else None,
+        step.index if step and status not in ("passed", "skipped") else None,
         mode,
         run.record,
     )

@@ -24,7 +24,9 @@ class Step:
     args: dict[str, Any]
     name: str | None = None
     #: "replay": offline, take the recorded result instead of running (for observations
-    #: of what only Elixir's own code produces, e.g. its DDL)
+    #: of what only Elixir's own code produces, e.g. its DDL); "signals": offline, an
+    #: ``elixir.*`` step replays only its signals, not its rows (for a step whose rows a
+    #: Python node also writes in reaction to them, e.g. Elixir cancelling a Python job)
     offline: str | None = None
 
     @property
@@ -40,6 +42,8 @@ class Scenario:
     covers: tuple[str, ...] = ()
     requires: dict[str, Any] = field(default_factory=dict)
     listen: tuple[str, ...] = ()
+    #: the channels LISTENed on under each ``listen`` prefix (default: all but sonar/stager)
+    channels: tuple[str, ...] | None = None
     path: Path | None = None
 
     @property
@@ -67,10 +71,17 @@ def load(path: Path) -> Scenario:
             covers=tuple(data.get("covers", ())),
             requires=data.get("requires", {}),
             listen=tuple(data.get("listen", ())),
+            channels=tuple(data["channels"]) if "channels" in data else None,
             path=path,
         )
     except (KeyError, TypeError) as exc:
         raise ScenarioError(f"{path.name}: missing or malformed {exc}") from None
+    for step in scenario.steps:
+        where = f"{path.name}: step {step.index}"
+        if step.offline not in (None, "replay", "signals"):
+            raise ScenarioError(f"{where}: unknown offline {step.offline!r}")
+        if step.offline == "signals" and step.side != "elixir":
+            raise ScenarioError(f"{where}: offline 'signals' is for elixir.* steps")
     if path.stem != scenario.id:
         raise ScenarioError(f"{path.name}: id {scenario.id!r} must equal the file name")
     return scenario

@@ -287,24 +287,30 @@ defmodule BridgeHarness.CLI do
   end
 
   defp command("check_queue", req, state) do
+    {queue_check(oban_name(req, state), Map.fetch!(req, "queue")), state}
+  end
+
+  # signals.* scenarios: a signal is handled asynchronously by the producer (after the
+  # notifier relays it), so poll its check until it shows what the scenario expects
+  defp command("wait_queue", req, state) do
     queue = Map.fetch!(req, "queue")
+    deadline = System.monotonic_time(:millisecond) + Map.get(req, "timeout_ms", 5000)
+    {wait_queue(oban_name(req, state), queue, Map.get(req, "until"), deadline), state}
+  end
 
-    result =
-      try do
-        Oban.check_queue(oban_name(req, state), queue: queue)
-      rescue
-        # 2.18.3 raises once the queue's producer is gone; 2.23.x returns nil
-        ArgumentError -> nil
-      catch
-        :exit, _ -> nil
-      end
+  defp command("sonar_status", req, state) do
+    name = oban_name(req, state)
+    deadline = System.monotonic_time(:millisecond) + Map.get(req, "wait_ms", 0)
+    {await_sonar_node(name, Map.get(req, "wait_for"), deadline), state}
+  end
 
-    case result do
-      %{} = m ->
-        {%{"paused" => m.paused, "limit" => m.limit, "running" => m.running}, state}
-
-      nil ->
-        {nil, state}
+  defp command("met_checks", req, state) do
+    if Code.ensure_loaded?(Oban.Met) and function_exported?(Oban.Met, :checks, 1) do
+      name = oban_name(req, state)
+      deadline = System.monotonic_time(:millisecond) + Map.get(req, "wait_ms", 0)
+      {%{"checks" => await_met_checks(name, req, deadline)}, state}
+    else
+      {nil, state}
     end
   end
 
@@ -452,6 +458,92 @@ defmodule BridgeHarness.CLI do
       true ->
         Process.sleep(20)
         wait_job(req, state, states, deadline)
+    end
+  end
+
+  defp queue_check(name, queue) do
+    case Oban.check_queue(name, queue: queue) do
+      %{} = m -> %{"paused" => m.paused, "limit" => m.limit, "running" => m.running}
+      nil -> nil
+    end
+  rescue
+    # 2.18.3 raises once the queue's producer is gone; 2.23.x returns nil
+    ArgumentError -> nil
+  catch
+    :exit, _ -> nil
+  end
+
+  # `until`: a map whose keys must equal the check's, or nil for "this node runs no such queue"
+  defp wait_queue(name, queue, until, deadline) do
+    check = queue_check(name, queue)
+
+    matched? =
+      case {until, check} do
+        {nil, nil} -> true
+        {%{} = want, %{} = have} -> Enum.all?(want, fn {k, v} -> Map.get(have, k) == v end)
+        _ -> false
+      end
+
+    cond do
+      matched? ->
+        check
+
+      System.monotonic_time(:millisecond) >= deadline ->
+        raise "timeout: queue #{inspect(queue)} is #{inspect(check)}, wanted #{inspect(until)}"
+
+      true ->
+        Process.sleep(20)
+        wait_queue(name, queue, until, deadline)
+    end
+  end
+
+  # Oban.Notifier.status/1 and the nodes Oban.Sonar tracks (its :get_nodes call, in 2.18.3
+  # and 2.23.x alike), once `wait_for` (a node name) is among them
+  defp await_sonar_node(name, wait_for, deadline) do
+    nodes = name |> Oban.Registry.via(Oban.Sonar) |> GenServer.call(:get_nodes) |> Enum.sort()
+    status = Oban.Notifier.status(name)
+
+    cond do
+      is_nil(wait_for) or wait_for in nodes ->
+        %{"status" => to_string(status), "nodes" => nodes}
+
+      System.monotonic_time(:millisecond) >= deadline ->
+        raise "timeout: sonar has not heard #{inspect(wait_for)} (status #{status}, nodes " <>
+                "#{inspect(nodes)})"
+
+      true ->
+        Process.sleep(50)
+        await_sonar_node(name, wait_for, deadline)
+    end
+  end
+
+  # Oban.Met.checks/1 (what Oban Web's queue pages read), only `node`'s if given, sorted by
+  # node and queue; with `until` (a list of maps), polled until every map is a subset of a check
+  defp await_met_checks(name, req, deadline) do
+    node = Map.get(req, "node")
+    until = Map.get(req, "until", [])
+
+    checks =
+      apply(Oban.Met, :checks, [name])
+      |> Enum.map(&JSON.plain/1)
+      |> Enum.filter(&(is_nil(node) or &1["node"] == node))
+      |> Enum.sort_by(&{&1["node"], &1["queue"]})
+
+    matched? =
+      Enum.all?(until, fn want ->
+        Enum.any?(checks, fn check -> Enum.all?(want, fn {k, v} -> check[k] == v end) end)
+      end)
+
+    cond do
+      matched? ->
+        checks
+
+      System.monotonic_time(:millisecond) >= deadline ->
+        raise "timeout: Oban.Met.checks has #{inspect(checks)}, wanted #{inspect(until)}"
+
+      true ->
+        Process.sleep(100)
+        await_met_checks(name, req, deadline)
     end
   end
 
