@@ -30,6 +30,7 @@ from bridge.pg.listen import Listener
 from bridge.pg.source import AsyncSource
 from bridge.runtime.acker import Acker
 from bridge.runtime.clock import utc_now
+from bridge.runtime.cron import Cron, CronInput, crontab_for
 from bridge.runtime.events import Events, Hook
 from bridge.runtime.executor import Executor
 from bridge.runtime.gossip import GOSSIP_INTERVAL, Gossip
@@ -99,6 +100,8 @@ class Node:
         log_format: str = "text",
         sonar: bool = True,
         gossip_interval: float | None = GOSSIP_INTERVAL,
+        crontab: Sequence[CronInput] = (),
+        cron_timezone: str = "Etc/UTC",
     ):
         self.name = node or default_node_name()
         if not self.name or any(ch.isspace() for ch in self.name):
@@ -143,6 +146,8 @@ class Node:
             processes=pool,
         )
         self.peer = Peer(self.source, peer_name, self.name)
+        entries = crontab_for(crontab, chosen, cron_timezone)
+        self.cron = Cron(self.source, self.peer, entries, workers=chosen) if entries else None
         self.rescuer = Rescuer(self.source)
         self._opts = {"stage": stage, "rescue": rescue, "prune": prune, "poll": poll_interval}
         self.durable_claims = durable_claims
@@ -208,8 +213,12 @@ class Node:
             self.gossip.kick()  # Oban Web shows the change now, not at the next check-in
 
     def _on_leader(self, message: dict[str, Any]) -> None:
-        down = message.get("down")
-        if isinstance(down, str):
+        # mirrors lib/oban/peers/database.ex handle_info {:notification, :leader, %{"down" => …}};
+        # {"lock": node} is Oban.Peers.Global's and no business of a database peer
+        down = message.get("down", "")
+        if not isinstance(down, str):
+            raise DecodeError(f"leader down must be a peer name, got {down!r:.60}")
+        if down:
             self.peer.down(down)
 
     def _on_status(self, up: bool) -> None:
@@ -244,6 +253,8 @@ class Node:
             self._tasks.append(
                 asyncio.create_task(every("prune", lambda: PRUNE_INTERVAL, pruner.step))
             )
+        if self.cron is not None:
+            self._tasks.append(asyncio.create_task(self.cron.loop(), name="bridge-cron"))
         if self._opts["sonar"]:
             self._tasks.append(asyncio.create_task(self.sonar.loop(), name="bridge-sonar"))
         if self._opts["gossip"]:
