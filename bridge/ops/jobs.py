@@ -46,7 +46,9 @@ def notify_op(prefix: str, channel: str, payloads: Sequence[str]) -> Op[None]:
         yield Statement(_NOTIFY, (name, json.dumps(list(payloads))), fetch=False)
 
 
-def _insert_columns(job: NewJob, now: datetime) -> dict[str, Any]:
+def _insert_columns(
+    job: NewJob, now: datetime, inserted_at: datetime | None = None
+) -> dict[str, Any]:
     # mirrors lib/oban/job.ex to_map/1: non-nil permitted fields; priority and scheduled_at
     # only when set, inserted_at never (the DB default, transaction time)
     columns: dict[str, Any] = {
@@ -65,6 +67,8 @@ def _insert_columns(job: NewJob, now: datetime) -> dict[str, Any]:
     scheduled_at = job.resolve_scheduled_at(now)
     if scheduled_at is not None:
         columns["scheduled_at"] = scheduled_at
+    if inserted_at is not None:  # ours: cron stamps the minute it inserts for (ops.cron)
+        columns["inserted_at"] = inserted_at
     return columns
 
 
@@ -77,8 +81,10 @@ _CASTS = {
 }
 
 
-def _insert_one(prefix: str, job: NewJob, now: datetime) -> Op[Job | None]:
-    columns = _insert_columns(job, now)
+def _insert_one(
+    prefix: str, job: NewJob, now: datetime, inserted_at: datetime | None = None
+) -> Op[Job | None]:
+    columns = _insert_columns(job, now, inserted_at)
     names = ", ".join(f'"{name}"' for name in columns)
     values = ", ".join(f"%s{_CASTS.get(name, '')}" for name in columns)
     # mirrors lib/oban/engines/basic.ex insert_job/3 (v2.23.1): INSERT … ON CONFLICT DO NOTHING
@@ -116,7 +122,14 @@ def _find_unique(prefix: str, job: NewJob, now: datetime, schema_version: int) -
     return decode_job(rows[0]) if rows else None
 
 
-def insert_job(prefix: str, job: NewJob, *, now: datetime, schema_version: int = 14) -> Op[Job]:
+def insert_job(
+    prefix: str,
+    job: NewJob,
+    *,
+    now: datetime,
+    schema_version: int = 14,
+    inserted_at: datetime | None = None,
+) -> Op[Job]:
     """Insert one job (unique-aware) and announce it on ``oban_insert`` if available.
 
     Must run inside a transaction (the drivers provide one) so that the lookup,
@@ -128,7 +141,7 @@ def insert_job(prefix: str, job: NewJob, *, now: datetime, schema_version: int =
         if existing is not None:
             inserted = yield from _resolve_conflict(prefix, job, existing, now)
     if inserted is None:
-        inserted = yield from _insert_one(prefix, job, now)
+        inserted = yield from _insert_one(prefix, job, now, inserted_at)
     if inserted is None:  # pragma: no cover - only with a conflicting unique index of the user's
         raise JobNotFound("the insert was skipped by ON CONFLICT DO NOTHING")
     if inserted.state is JobState.AVAILABLE:

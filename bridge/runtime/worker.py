@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from bridge.errors import ConfigError, ValidationError
+from bridge.wire.cron import cast_entry
 from bridge.wire.job import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, Job, new_job
 from bridge.wire.unique import UniqueOption
 
@@ -48,6 +49,8 @@ class Worker:
     #: module and qualname, so a child process can import the same callable
     target: tuple[str, str] = ("", "")
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: a cron expression: the node's leader inserts a job for this worker on that schedule
+    cron: str | None = None
 
     def timeout_for(self, job: Job) -> float | None:
         """Seconds this job may run (None: no limit), as ``Oban.Worker.timeout/1``."""
@@ -179,6 +182,7 @@ def worker(
     backoff: Callable[[Job], int] | None = None,
     recorded: bool = False,
     executor: Executor | None = None,
+    cron: str | None = None,
     registry: Registry | None = None,
 ) -> Callable[[F], Worker]: ...
 
@@ -196,13 +200,15 @@ def worker(
     backoff: Callable[[Job], int] | None = None,
     recorded: bool = False,
     executor: Executor | None = None,
+    cron: str | None = None,
     registry: Registry | None = None,
 ) -> Any:
     """Register a function (or a class with ``process(self, job)``) as a worker.
 
     ``async def`` runs on the node's event loop; a plain ``def`` runs in a thread pool
     (``executor="process"``: a process pool, for CPU-bound work). The result decides the
-    row: see ``bridge.wire.outcome``.
+    row: see ``bridge.wire.outcome``. ``cron="*/5 * * * *"`` adds a crontab entry (args
+    ``{}``) that a node serving this worker inserts while it leads.
     """
     if callable(name) and not isinstance(name, str):
         return worker()(name)
@@ -223,9 +229,11 @@ def worker(
         if tags:
             defaults["tags"] = list(tags)
         new_job(full, {}, **defaults)  # the defaults must pass Job.new's rules now
+        if cron is not None:
+            cast_entry((cron, full))  # a bad expression fails at import, naming the entry
         spec = Worker(
             full, perform, chosen, queue, max_attempts, priority, tuple(tags), unique,
-            timeout, backoff, recorded, where, defaults,
+            timeout, backoff, recorded, where, defaults, cron,
         )  # fmt: skip
         (registry or REGISTRY).add(spec)
         return spec
