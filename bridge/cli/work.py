@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import sys
 from typing import Any
@@ -84,6 +85,21 @@ def register(sub: Any) -> None:
         default=14,
         help="the migration version the cluster runs at (12 for Oban ≤ 2.19; default 14)",
     )
+    parser.add_argument(
+        "--cron",
+        action="append",
+        default=[],
+        metavar="'EXPR WORKER [OPTIONS_JSON]'",
+        help="a crontab entry the leader inserts (repeatable): five fields or a nickname "
+        "such as @daily, the worker name, and optionally a JSON object of job options "
+        "(args, queue, priority, max_attempts, tags, meta, unique) and timezone",
+    )
+    parser.add_argument(
+        "--cron-timezone",
+        default="Etc/UTC",
+        metavar="TZ",
+        help="the timezone cron entries are evaluated in (default: Etc/UTC)",
+    )
     add_dsn(parser)
     parser.set_defaults(func=run)
 
@@ -100,10 +116,29 @@ def parse_queues(text: str) -> dict[str, int]:
     return queues
 
 
+def parse_cron(text: str) -> tuple[str, str, dict[str, Any]]:
+    """``"*/5 * * * * MyApp.Report {...}"`` → (expr, worker, options); a nickname is one word."""
+    words = text.split()
+    size = 1 if words and words[0].startswith("@") else 5
+    if len(words) < size + 1:
+        raise ConfigError(f"--cron: expected 'EXPR WORKER [OPTIONS_JSON]', got {text!r}")
+    rest = text.strip()
+    for _ in range(size + 1):
+        rest = rest[len(rest.split(None, 1)[0]) :].lstrip()
+    try:
+        options = json.loads(rest) if rest else {}
+    except ValueError as exc:
+        raise ConfigError(f"--cron {text!r}: the options are not JSON: {exc}") from None
+    if not isinstance(options, dict):
+        raise ConfigError(f"--cron {text!r}: the options must be a JSON object")
+    return " ".join(words[:size]), words[size], options
+
+
 def run(args: argparse.Namespace) -> int:
     from bridge.runtime.node import Node
 
     queues = parse_queues(args.queues)
+    crontab = [parse_cron(text) for text in args.cron]
     sys.path.insert(0, "")
     for module in args.imports:
         try:
@@ -131,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
         prune=args.prune,
         prune_max_age=args.prune_max_age,
         log_format=args.log_format,
+        crontab=crontab,
+        cron_timezone=args.cron_timezone,
     )
     node.run()
     return 0

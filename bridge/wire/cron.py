@@ -221,6 +221,9 @@ def cast_entry(entry: Any, timezone_name: str = DEFAULT_TIMEZONE) -> Entry:
     tz = options.pop("timezone", timezone_name)
     try:
         parsed = parse(expr)
+    except ValidationError as exc:
+        raise ValidationError("crontab", f"{label}: {exc.message}") from None
+    try:
         new_job(worker, args, **options)  # mirrors cron.ex validate_crontab: a valid changeset
     except ValidationError as exc:
         raise ValidationError("crontab", f"{label}: {exc}") from None
