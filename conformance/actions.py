@@ -255,6 +255,7 @@ def bridge_start_node(env: Env, args: dict[str, Any]) -> Any:
         peer_name=args.get("peer_name", "Bridge"),
         snooze=args.get("snooze", "max_attempts"),
         grace_period=args.get("grace_period", 2.0),
+        crontab=args.get("crontab", ()),
     )
     return {"node": name, "queues": args["queues"], "workers": sorted(args["workers"])}
 
@@ -337,6 +338,23 @@ def db_wait_count(env: Env, args: dict[str, Any]) -> Any:
     if not done:
         raise Failed(f"timeout: {count} of {args['count']} {args['worker']} jobs in {states}")
     return count
+
+
+def db_cron_job(env: Env, args: dict[str, Any]) -> Any:
+    """The first job cron inserted for ``worker`` (waited for): id, queue, args and meta."""
+    query = sql.SQL(
+        "SELECT id, queue, args, meta FROM {}.oban_jobs WHERE worker = %s"
+        " AND meta @> '{{\"cron\": true}}' ORDER BY id LIMIT 1"
+    ).format(sql.Identifier(args.get("prefix", "public")))
+
+    def probe() -> tuple[bool, Any]:
+        row = env.conn.execute(query, (args["worker"],)).fetchone()
+        return row is not None, row
+
+    done, row = _poll(args.get("timeout_ms", 10000), probe)
+    if not done:
+        raise Failed(f"timeout: no cron job of {args['worker']}")
+    return dict(zip(("id", "queue", "args", "meta"), row, strict=True))
 
 
 def db_tally(env: Env, args: dict[str, Any]) -> Any:
@@ -667,6 +685,7 @@ ACTIONS: dict[str, Action] = {
     "db.count": db_count,
     "db.wait_count": db_wait_count,
     "db.tally": db_tally,
+    "db.cron_job": db_cron_job,
     "db.peers": db_peers,
     "bridge.start_node": bridge_start_node,
     "bridge.stop_node": bridge_stop_node,

@@ -42,6 +42,7 @@ class PythonNode:
         peer_name: str = "Bridge",
         snooze: SnoozeStyle = "max_attempts",
         grace_period: float = 2.0,
+        crontab: Sequence[Any] = (),
     ):
         self.name = name
         self._loop = asyncio.new_event_loop()
@@ -62,6 +63,7 @@ class PythonNode:
                 peer_name=peer_name,
                 snooze=snooze,
                 grace_period=grace_period,
+                crontab=[tuple(entry) for entry in crontab],
             )
 
         try:

@@ -43,7 +43,7 @@ def insert_cron_jobs(
     for job in sorted(jobs, key=lambda j: cron.lock_key(prefix, j)):
         key = cron.lock_key(prefix, job)
         yield Statement("SELECT pg_advisory_xact_lock(%s)", (key,), fetch=False)
-        marker = {k: job.meta[k] for k in ("cron", "cron_expr", "cron_tz")}
+        marker = {k: job.meta[k] for k in ("cron", "cron_expr", "cron_tz") if k in job.meta}
         rows = yield Statement(
             _DONE,
             (job.worker, minute, job.args_json, encode_json(marker, "meta")),

@@ -119,6 +119,8 @@ class Cron:
                 await self.evaluate(now)
             except (BridgeError, OSError) as exc:
                 log.warning("cron failed: %s", exc)  # retried at the next look
+            except Exception:
+                log.exception("cron failed")  # as plugins.every: never fatal
         return min(LOOK_INTERVAL, cron.seconds_to_next_minute(self.clock()) + 0.001)
 
     async def loop(self) -> None:
