@@ -136,3 +136,17 @@ def test_lock_keys_are_outside_elixirs_range_and_per_entry() -> None:
     b = cron.entry_job(cron.cast_entry(("* * * * *", "W", {"args": {"n": 2}})), {})
     keys = {cron.lock_key("public", a), cron.lock_key("public", b), cron.lock_key("p2", a)}
     assert len(keys) == 3 and all(k < 0 for k in keys)
+
+
+def test_worker_cron_is_checked_at_decoration() -> None:
+    from bridge.runtime.worker import Registry, worker
+
+    registry = Registry()
+
+    def perform(job: object) -> None:
+        return None
+
+    spec = worker("W.Every", cron="*/10 * * * *", registry=registry)(perform)
+    assert spec.cron == "*/10 * * * *"
+    with pytest.raises(ValidationError, match=r"out of range: 0\.\.23"):
+        worker("W.Bad", cron="0 24 * * *", registry=registry)(perform)
