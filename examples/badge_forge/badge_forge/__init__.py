@@ -1,0 +1,1 @@
+"""The Python half of the badge_forge example (see ../README.md)."""
