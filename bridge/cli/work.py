@@ -6,10 +6,11 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from typing import Any
 
-from bridge.cli import add_dsn, require_dsn
+from bridge.cli import add_dsn, mask_logs, require_dsn
 from bridge.errors import ConfigError
 from bridge.names import SCHEMA_VERSIONS
 
@@ -86,6 +87,14 @@ def register(sub: Any) -> None:
         help="the migration version the cluster runs at (12 for Oban ≤ 2.19; default 14)",
     )
     parser.add_argument(
+        "--django-settings",
+        default=os.environ.get("DJANGO_SETTINGS_MODULE"),
+        metavar="MODULE",
+        help="set Django up with these settings before importing the workers, and use its "
+        "default database unless --dsn or $DATABASE_URL is given (default: "
+        "$DJANGO_SETTINGS_MODULE)",
+    )
+    parser.add_argument(
         "--cron",
         action="append",
         default=[],
@@ -140,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
     queues = parse_queues(args.queues)
     crontab = [parse_cron(text) for text in args.cron]
     sys.path.insert(0, "")
+    dsn = args.dsn
+    if args.django_settings:
+        dsn = _django(args.django_settings, dsn)
     for module in args.imports:
         try:
             importlib.import_module(module)
@@ -153,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     node = Node(
-        require_dsn(args.dsn),
+        require_dsn(dsn),
         queues=queues,
         node=args.node,
         prefix=args.prefix,
@@ -171,3 +183,17 @@ def run(args: argparse.Namespace) -> int:
     )
     node.run()
     return 0
+
+
+def _django(settings: str, dsn: str | None) -> str:
+    """``django.setup()`` before any worker module is imported, as manage.py would; the DSN."""
+    try:
+        from bridge.contrib import django
+    except ImportError as exc:
+        raise ConfigError(f"--django-settings {settings}: {exc}") from None
+    django.setup(settings)
+    if dsn:
+        return dsn
+    dsn = django.dsn()
+    mask_logs(dsn)
+    return dsn
