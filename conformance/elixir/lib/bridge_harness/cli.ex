@@ -307,7 +307,11 @@ defmodule BridgeHarness.CLI do
   defp command("met_checks", req, state) do
     if Code.ensure_loaded?(Oban.Met) and function_exported?(Oban.Met, :checks, 1) do
       name = oban_name(req, state)
-      deadline = System.monotonic_time(:millisecond) + Map.get(req, "wait_ms", 0)
+      now = System.monotonic_time(:millisecond)
+      # oban_met starts its Examiner for an instance after Oban's [:oban, :supervisor, :init]
+      # event, asynchronously: give it up to 5 s to appear, whatever wait_ms says
+      :ok = await_examiner(name, now + 5000)
+      deadline = now + Map.get(req, "wait_ms", 0)
       {%{"checks" => await_met_checks(name, req, deadline)}, state}
     else
       {nil, state}
@@ -514,6 +518,20 @@ defmodule BridgeHarness.CLI do
       true ->
         Process.sleep(50)
         await_sonar_node(name, wait_for, deadline)
+    end
+  end
+
+  defp await_examiner(name, deadline) do
+    cond do
+      Registry.lookup(Oban.Registry, Oban.Registry.via(name, Oban.Met.Examiner)) != [] ->
+        :ok
+
+      System.monotonic_time(:millisecond) >= deadline ->
+        raise "oban_met is loaded but its Examiner is not running for #{inspect(name)}"
+
+      true ->
+        Process.sleep(20)
+        await_examiner(name, deadline)
     end
   end
 
