@@ -252,6 +252,7 @@ def bridge_start_node(env: Env, args: dict[str, Any]) -> Any:
         workers=specs,
         schema_version=args.get("schema_version", env.schema_version),
         prefix=args.get("prefix", "public"),
+        instance=args.get("instance", "Oban"),
         peer_name=args.get("peer_name", "Bridge"),
         snooze=args.get("snooze", "max_attempts"),
         grace_period=args.get("grace_period", 2.0),

@@ -52,6 +52,16 @@ def _scope_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bridge.runtime.notifier.Notifier.in_scope", lambda self, message: True)
 
 
+def _instance_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scope by node name only (``….py-2`` matches whatever instance precedes it)."""
+
+    def in_scope(self: Any, message: dict[str, Any]) -> bool:
+        ident = str(message.get("ident", "any"))
+        return ident == "any" or ident.rsplit(".", 1)[-1] == self.ident.rsplit(".", 1)[-1]
+
+    monkeypatch.setattr("bridge.runtime.notifier.Notifier.in_scope", in_scope)
+
+
 def _pkill_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bridge.runtime.executor.Executor.kill", lambda self, run: False)
 
@@ -105,6 +115,13 @@ CASES: list[tuple[str, str, str, Breakage, list[str]]] = [
         "2.18.3",
         _scope_ignored,
         ["py-2 obeyed a pause for py-1"],
+    ),
+    (
+        "receiving: the instance name left out of the ident",
+        "signals.instance_and_prefix_scoped",
+        "2.23.1",
+        _instance_ignored,
+        ["py-2 (Oban.py-2) obeyed a pause for MyApp.Oban.py-2"],
     ),
     (
         "receiving: pkill ignored",
