@@ -77,7 +77,12 @@ class Listener:
         return True
 
     async def run(self) -> None:
-        """Listen until :meth:`stop`; every failure is logged and followed by a reconnect."""
+        """Listen until :meth:`stop`; every failure is logged and followed by a reconnect.
+
+        The delay doubles only while reconnecting keeps failing: a session that got as far
+        as LISTEN starts the next round at ``RECONNECT_MIN`` again, so a node whose
+        connection is cut now and then always comes back within a fraction of a second.
+        """
         delay = RECONNECT_MIN
         while not self._stopping:
             try:
@@ -88,6 +93,8 @@ class Listener:
             except Exception as exc:
                 if self._stopping:
                     break
+                if self.up.is_set():  # this session had been listening
+                    delay = RECONNECT_MIN
                 self._down()
                 self.reconnects += 1
                 log.warning(
@@ -108,10 +115,11 @@ class Listener:
             self.up.set()
             self._on_status(True)
             while not self._stopping:
-                async for note in conn.notifies(timeout=IDLE_WAKE):
+                # stop_after=1: the generator ends after the whole packet that held the
+                # first notification (breaking out of it mid-packet would drop the rest),
+                # so a lock a signal asked for is taken right after that packet
+                async for note in conn.notifies(timeout=IDLE_WAKE, stop_after=1):
                     self._deliver(note.channel, note.payload)
-                    if self._changed.is_set():
-                        break
                 if self._changed.is_set():
                     await self._sync_locks(conn)
         finally:
