@@ -58,9 +58,9 @@ from _common import (
 )
 
 from bridge import Job
+from bridge.conformance.harness import Harness
 from bridge.runtime.node import Node
 from bridge.runtime.worker import Registry, Worker, worker
-from conformance.harness import Harness
 
 ELIXIR_WORKER = "BridgeHarness.NoopWorker"
 BENCH = Registry()  # private: nothing else in the process is registered here

@@ -9,7 +9,7 @@ from bridge.errors import ConfigError
 
 
 def register(sub: Any) -> None:
-    from conformance.cli import add_arguments
+    from bridge.conformance.cli import add_arguments
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "conformance",
@@ -29,6 +29,6 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "the conformance suite needs jsonschema: pip install 'oban-bridge[conformance]'"
         ) from None
-    from conformance.cli import run as run_suite
+    from bridge.conformance.cli import run as run_suite
 
     return run_suite(args)

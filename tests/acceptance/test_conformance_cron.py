@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from bridge.conformance.runner import VECTORS, load_recording, run_scenario
+from bridge.conformance.scenario import load_all
 from bridge.wire import cron
-from conformance.runner import VECTORS, load_recording, run_scenario
-from conformance.scenario import load_all
 
 pytestmark = pytest.mark.pg
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from conformance.runner import VECTORS, load_recording, run_scenario, skip_reason
-from conformance.scenario import load_all
+from bridge.conformance.runner import VECTORS, load_recording, run_scenario, skip_reason
+from bridge.conformance.scenario import load_all
 
 pytestmark = pytest.mark.pg
 

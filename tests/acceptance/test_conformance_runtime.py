@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from conformance.actions import Failed, row_shape, rows_alike
-from conformance.runner import VECTORS, load_recording, run_scenario
-from conformance.scenario import load_all
+from bridge.conformance.actions import Failed, row_shape, rows_alike
+from bridge.conformance.runner import VECTORS, load_recording, run_scenario
+from bridge.conformance.scenario import load_all
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 UUID_A = "0a1b2c3d-0000-8000-8000-000000000001"

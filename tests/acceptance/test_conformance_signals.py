@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from bridge.conformance.runner import VECTORS, load_recording, run_scenario
+from bridge.conformance.scenario import load_all
 from bridge.errors import DecodeError
-from conformance.runner import VECTORS, load_recording, run_scenario
-from conformance.scenario import load_all
 
 pytestmark = pytest.mark.pg
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from bridge.conformance import schemas
 from bridge.errors import DecodeError, SchemaViolation, WireError
 from bridge.wire.notify import decode_payload, encode_legacy, insert_messages, pkill_message
-from conformance import schemas
 
 HERE = Path(__file__).resolve()
 FIXTURES = HERE.parents[1] / "fixtures" / "schemas"

@@ -13,16 +13,19 @@ import asyncio
 import dataclasses
 from typing import Any
 
+from bridge.conformance.terms import build
 from bridge.runtime.worker import Registry, Worker, worker
 from bridge.wire.job import Job
 from bridge.wire.outcome import Cancel, Discard, Record, Snooze
-from conformance.terms import build
 
 REGISTRY = Registry()
 TIMEOUT_MS = 100  # BridgeHarness.TimeoutWorker's timeout/1
+# The names scenarios and recorded vectors use (this module was ``conformance.workers``
+# before it moved inside ``bridge``): explicit, so they never follow the module's path.
+PREFIX = "conformance.workers"
 
 
-@worker(registry=REGISTRY)
+@worker(f"{PREFIX}.EchoWorker", registry=REGISTRY)
 class EchoWorker:
     """ok | ok_value (+ record) | raise | snooze | cancel | discard | sleep, as in Elixir."""
 
@@ -48,7 +51,7 @@ class EchoWorker:
         raise ValueError(f"unknown mode {mode!r}")
 
 
-@worker(registry=REGISTRY, timeout=TIMEOUT_MS / 1000)
+@worker(f"{PREFIX}.TimeoutWorker", registry=REGISTRY, timeout=TIMEOUT_MS / 1000)
 class TimeoutWorker:
     """Times out after 100 ms; sleeps ``args["ms"]`` (default 1000)."""
 

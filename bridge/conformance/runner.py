@@ -31,18 +31,19 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bridge._resources import conformance_dir
+from bridge.conformance import schemas
+from bridge.conformance.actions import ACTIONS, UNRECORDED, Env, Failed, Skipped, diff
+from bridge.conformance.harness import Harness, HarnessError
+from bridge.conformance.normalize import normalize
+from bridge.conformance.scenario import Scenario, ScenarioError, Step, resolve
 from bridge.errors import BridgeError, SchemaViolation
 from bridge.names import OBAN_CHANNELS
 from bridge.ops.jobs import quoted_table
 from bridge.wire import notify
 from bridge.wire.job import COLUMNS
-from conformance import schemas
-from conformance.actions import ACTIONS, UNRECORDED, Env, Failed, Skipped, diff
-from conformance.harness import Harness, HarnessError
-from conformance.normalize import normalize
-from conformance.scenario import Scenario, ScenarioError, Step, resolve
 
-VECTORS = Path(__file__).parent / "vectors"
+VECTORS = conformance_dir() / "vectors"
 NOTIFY_SETTLE = 0.15  # seconds to let NOTIFYs of a step arrive before moving on
 CHANNELS = tuple(
     c for c in OBAN_CHANNELS if c not in ("sonar", "stager")

@@ -9,11 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bridge.errors import BridgeError
-from bridge.pg.connect import parse_dsn, redact
-from conformance import report
-from conformance.harness import Harness, HarnessError, compile_harness
-from conformance.runner import (
+from bridge.conformance import report
+from bridge.conformance.harness import Harness, HarnessError, compile_harness
+from bridge.conformance.runner import (
     VECTORS,
     Database,
     Outcome,
@@ -22,7 +20,9 @@ from conformance.runner import (
     skip_reason,
     write_recording,
 )
-from conformance.scenario import Scenario, load_all
+from bridge.conformance.scenario import Scenario, load_all
+from bridge.errors import BridgeError
+from bridge.pg.connect import parse_dsn, redact
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = Path(__file__).parent / "scenarios"
+from bridge._resources import conformance_dir
+
+SCENARIOS = conformance_dir() / "scenarios"
 _VAR = re.compile(r"\$\{([A-Za-z_][\w.?]*)\}")
 _STEP_KEYS = {"do", "as", "comment", "offline"}
 

@@ -21,14 +21,14 @@ import psycopg
 from psycopg import sql
 
 from bridge import Client, Job
+from bridge.conformance import workers
+from bridge.conformance.nodes import NodeStopTimeout, PythonNode
+from bridge.conformance.normalize import normalize
+from bridge.conformance.scenario import ScenarioError
+from bridge.conformance.terms import build, describe
 from bridge.pg.migrations import check_schema, migrate
 from bridge.wire import etf, notify
 from bridge.wire.recorded import decode_recorded, encode_recorded, fetch_recorded
-from conformance import workers
-from conformance.nodes import NodeStopTimeout, PythonNode
-from conformance.normalize import normalize
-from conformance.scenario import ScenarioError
-from conformance.terms import build, describe
 
 Action = Callable[["Env", dict[str, Any]], Any]
 

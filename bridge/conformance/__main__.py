@@ -1,0 +1,5 @@
+import sys
+
+from bridge.conformance.cli import main
+
+sys.exit(main())
