@@ -41,6 +41,9 @@ def test_watch_redraws_in_place_and_ctrl_c_exits_0(dsn: str) -> None:
         stderr=slave,
         env=env,
         start_new_session=True,
+        # as from a terminal: a job started with `&` by a script (CI's PostgreSQL 18 tier)
+        # inherits SIGINT ignored, and Python then never turns Ctrl-C into KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(slave)
     try:
