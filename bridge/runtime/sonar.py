@@ -7,16 +7,15 @@ itself) or ``:clustered``: once a Python node pings, Elixir nodes see it, and
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bridge.errors import BridgeError
 from bridge.ops.jobs import notify_op
 from bridge.pg.source import AsyncSource
+from bridge.runtime.plugins import every
 from bridge.wire.gossip import decode_sonar, encode_sonar
 
 log = logging.getLogger("bridge.sonar")
@@ -106,13 +105,4 @@ class Sonar:
 
     async def loop(self) -> None:
         """Ping at start and then at the adaptive interval; failures are logged, not fatal."""
-        while True:
-            try:
-                await self.ping()
-            except asyncio.CancelledError:
-                raise
-            except (BridgeError, OSError) as exc:
-                log.warning("sonar ping failed: %s", exc)
-            except Exception:
-                log.exception("sonar ping failed")
-            await asyncio.sleep(self.next_interval())
+        await every("sonar ping", self.next_interval, self.ping)

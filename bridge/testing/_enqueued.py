@@ -21,6 +21,7 @@ from bridge.pg.client_async import AsyncClient
 from bridge.runtime.worker import Worker
 from bridge.testing._match import Match, describe, select
 from bridge.wire.job import Job
+from bridge.wire.wait import check_timeout
 
 Target = Client | psycopg.Connection[Any] | str
 AsyncTarget = AsyncClient | psycopg.AsyncConnection[Any] | str
@@ -33,14 +34,6 @@ def _fields(fields: Mapping[str, Any], name: str) -> Match:
         # mirrors lib/oban/testing.ex: assert_enqueued([_ | _] = opts) — no empty selection
         raise ValidationError("fields", f"{name} needs at least one field to match")
     return select(fields)
-
-
-def _timeout(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValidationError("timeout", f"must be a positive number of seconds, got {value!r}")
-    return float(value)
 
 
 def _prefix(client: Client | AsyncClient, prefix: str | None) -> None:
@@ -128,7 +121,7 @@ def assert_enqueued(
     ``meta`` (subsets; ``ANY`` for a key with any value), and the ``*_at`` timestamps (within
     1 s, or ``(time, delta_seconds)``).
     """
-    match, limit = _fields(fields, "assert_enqueued"), _timeout(timeout)
+    match, limit = _fields(fields, "assert_enqueued"), check_timeout(timeout)
     with client_for(target, prefix) as client:
         found = _wait_for(client, match, limit)
         if found:
@@ -140,7 +133,7 @@ def refute_enqueued(
     target: Target, /, *, timeout: float | None = None, prefix: str | None = None, **fields: Any
 ) -> None:
     """Fail if a job matching ``fields`` is enqueued (or becomes so within ``timeout`` s)."""
-    match, limit = _fields(fields, "refute_enqueued"), _timeout(timeout)
+    match, limit = _fields(fields, "refute_enqueued"), check_timeout(timeout)
     with client_for(target, prefix) as client:
         found = _wait_for(client, match, limit)
     if found:
@@ -200,7 +193,7 @@ async def assert_enqueued_async(
     **fields: Any,
 ) -> Job:
     """:func:`assert_enqueued` for asyncio code (an ``AsyncConnection`` sees its transaction)."""
-    match, limit = _fields(fields, "assert_enqueued"), _timeout(timeout)
+    match, limit = _fields(fields, "assert_enqueued"), check_timeout(timeout)
     async with aclient_for(target, prefix) as client:
         found = await _await_for(client, match, limit)
         if found:
@@ -218,7 +211,7 @@ async def refute_enqueued_async(
     **fields: Any,
 ) -> None:
     """:func:`refute_enqueued` for asyncio code."""
-    match, limit = _fields(fields, "refute_enqueued"), _timeout(timeout)
+    match, limit = _fields(fields, "refute_enqueued"), check_timeout(timeout)
     async with aclient_for(target, prefix) as client:
         found = await _await_for(client, match, limit)
     if found:
